@@ -1,0 +1,1 @@
+// Benchmarks module; see Benchmarks/README.md.

@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+// LicenseMesh: license-server failover over SWIM gossip. No package dependencies by design:
+// everything here is the Swift toolchain plus OpenSSL's libcrypto (through the CCrypto system library).
+import PackageDescription
+
+let package = Package(
+    name: "LicenseMesh",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SWIM", targets: ["SWIM"]),
+        .library(name: "Licensing", targets: ["Licensing"]),
+        .library(name: "Mesh", targets: ["Mesh"]),
+        .executable(name: "licmesh", targets: ["licmesh"]),
+    ],
+    targets: [
+        // OpenSSL libcrypto: AES-256-GCM, Ed25519, SHA-256, secure random. Never our own primitives.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        // Thin, safe Swift wrappers over CCrypto.
+        .target(name: "Crypto", dependencies: ["CCrypto"]),
+        // The membership protocol as a pure state machine: no I/O, no clock, no threads.
+        .target(name: "SWIM"),
+        // Binary encoding of every message and the authenticated-encryption envelope.
+        .target(name: "Wire", dependencies: ["SWIM", "Crypto"]),
+        // License documents, the replicated core ledger and the authority; pure like SWIM.
+        .target(name: "Licensing", dependencies: ["SWIM", "Crypto"]),
+        // Deterministic network and virtual clock driving many instances in one process.
+        .target(name: "Simulation", dependencies: ["SWIM", "Licensing"]),
+        // The runtime: sockets, timers, the agent, the local HTTP API.
+        .target(name: "Mesh", dependencies: ["SWIM", "Wire", "Licensing", "Crypto"]),
+        // Benchmarks live under Benchmarks/ and run through `licmesh bench ...`.
+        .target(name: "Benchmarks", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh"], path: "Benchmarks/Sources"),
+        .executableTarget(name: "licmesh", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh", "Crypto", "Benchmarks"]),
+
+        .testTarget(name: "SWIMTests", dependencies: ["SWIM"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SWIM"]),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "SWIM", "Crypto"]),
+        .testTarget(name: "LicensingTests", dependencies: ["Licensing", "SWIM", "Crypto", "Simulation"]),
+        .testTarget(name: "MeshTests", dependencies: ["Mesh", "SWIM", "Wire", "Licensing", "Crypto"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The Crypto module; see ../shared/DESIGN.md. Its code arrives with its issue.

@@ -1,0 +1,1 @@
+// The Mesh module; see ../shared/DESIGN.md. Its code arrives with its issue.

@@ -1,0 +1,1 @@
+// The Simulation module; see ../shared/DESIGN.md. Its code arrives with its issue.

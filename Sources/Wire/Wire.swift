@@ -1,0 +1,1 @@
+// The Wire module; see ../shared/DESIGN.md. Its code arrives with its issue.

@@ -1,0 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `licmesh` tool. Each subcommand lives in its own file and is listed here.
+let root = Command(
+    name: "licmesh",
+    summary: "LicenseMesh: license-server failover over SWIM gossip.",
+    subcommands: commandList()
+)
+
+func commandList() -> [Command] {
+    var commands: [Command] = []
+    commands.append(simulateCommand)
+    return commands
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    if let (command, parsed) = try Parser.parse(arguments, command: root, path: "licmesh") {
+        exit(try command.run(parsed))
+    }
+    exit(0)
+} catch let error as UsageError {
+    printError(error.description)
+    exit(64)
+} catch {
+    printError("error: \(error)")
+    exit(1)
+}
