@@ -212,6 +212,8 @@ public struct SWIMInstance: Sendable {
             }
         case .gossip:
             break
+        case .app(let message):
+            outbox.append(.deliverMessage(message, from: from))
         case .pushPullRequest(let state):
             merge(state, now: now)
             metrics.pushPullsAnswered += 1
@@ -253,6 +255,14 @@ public struct SWIMInstance: Sendable {
         payloads[payload.key] = payload
         broadcasts.enqueue(.payload(payload))
         if urgent { sendUrgent(.payload(payload)) }
+        return flush()
+    }
+
+    /// Sends an application message to a member; nothing happens if the member is unknown or gone.
+    public mutating func sendApplicationMessage(_ bytes: [UInt8], to id: NodeID) -> [Directive] {
+        guard let target = table[id]?.member, target.state.isActive else { return [] }
+        metrics.sent[Int(MessageKind.app.rawValue)] += 1
+        outbox.append(.send(.app(AppMessage(source: myself.id, bytes: bytes)), to: target.address))
         return flush()
     }
 
@@ -358,7 +368,7 @@ extension Message {
         case .pingReq(var m): m.piggyback = updates; self = .pingReq(m)
         case .ack(var m): m.piggyback = updates; self = .ack(m)
         case .gossip(var m): m.piggyback = updates; self = .gossip(m)
-        case .nack, .pushPullRequest, .pushPullResponse: break
+        case .nack, .pushPullRequest, .pushPullResponse, .app: break
         }
     }
 }
