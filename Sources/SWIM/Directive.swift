@@ -14,6 +14,8 @@ public enum Directive: Hashable, Sendable {
     case event(MembershipEvent)
     /// An application payload arrived with a newer version than any seen before.
     case deliver(AppPayload)
+    /// An application message arrived from a member.
+    case deliverMessage(AppMessage, from: Address)
 }
 
 /// A membership change, with the instant (on the caller's clock) at which this node decided it.

@@ -14,6 +14,9 @@ public enum Message: Hashable, Sendable {
     /// stream by the runtime (it is usually larger than one datagram).
     case pushPullRequest(PushPullState)
     case pushPullResponse(PushPullState)
+    /// An opaque point-to-point message of the application (the licensing layer's requests and
+    /// replies). It rides the same encryption and counters as the protocol's own messages.
+    case app(AppMessage)
 
     /// A short name, for counters and logs.
     public var kind: MessageKind {
@@ -25,6 +28,7 @@ public enum Message: Hashable, Sendable {
         case .gossip: .gossip
         case .pushPullRequest: .pushPullRequest
         case .pushPullResponse: .pushPullResponse
+        case .app: .app
         }
     }
 
@@ -37,6 +41,7 @@ public enum Message: Hashable, Sendable {
         case .nack(let m): m.source
         case .gossip(let m): m.source
         case .pushPullRequest(let m), .pushPullResponse(let m): m.source
+        case .app(let m): m.source
         }
     }
 
@@ -48,14 +53,14 @@ public enum Message: Hashable, Sendable {
         case .ack(let m): m.piggyback
         case .nack: []
         case .gossip(let m): m.piggyback
-        case .pushPullRequest, .pushPullResponse: []
+        case .pushPullRequest, .pushPullResponse, .app: []
         }
     }
 }
 
 /// Message types; raw values are the wire's type byte.
 public enum MessageKind: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case ping = 1, pingReq = 2, ack = 3, nack = 4, gossip = 5, pushPullRequest = 6, pushPullResponse = 7
+    case ping = 1, pingReq = 2, ack = 3, nack = 4, gossip = 5, pushPullRequest = 6, pushPullResponse = 7, app = 8
     public var description: String {
         switch self {
         case .ping: "ping"
@@ -65,6 +70,7 @@ public enum MessageKind: UInt8, Sendable, Hashable, CaseIterable, CustomStringCo
         case .gossip: "gossip"
         case .pushPullRequest: "push-pull-request"
         case .pushPullResponse: "push-pull-response"
+        case .app: "app"
         }
     }
 }
@@ -161,4 +167,14 @@ public struct PushPullState: Hashable, Sendable {
     public init(join: Bool, source: NodeID, members: [Member], payloads: [AppPayload]) {
         self.join = join; self.source = source; self.members = members; self.payloads = payloads
     }
+}
+
+/// An application message: opaque bytes from one member to another.
+public struct AppMessage: Hashable, Sendable {
+    /// The wire format bounds application messages to one datagram's worth.
+    public static let maximumLength = 1200
+
+    public var source: NodeID
+    public var bytes: [UInt8]
+    public init(source: NodeID, bytes: [UInt8]) { self.source = source; self.bytes = bytes }
 }

@@ -2,9 +2,9 @@
 /// the metrics endpoint read these.
 public struct SWIMMetrics: Hashable, Sendable {
     /// Messages built, by kind (indexed by `MessageKind.rawValue`).
-    public var sent = [Int](repeating: 0, count: 8)
+    public var sent = [Int](repeating: 0, count: 9)
     /// Messages handled, by kind.
-    public var received = [Int](repeating: 0, count: 8)
+    public var received = [Int](repeating: 0, count: 9)
     /// Direct probes started (one per protocol period, plus probes of suspects heard of).
     public var probes = 0
     /// Ping-req messages sent after a direct ping went unanswered.

@@ -65,6 +65,7 @@ public enum WireSize {
         case .nack(let m): header + varint(UInt64(m.sequence)) + 8
         case .gossip: header + 8
         case .pushPullRequest, .pushPullResponse: of(message)
+        case .app(let m): header + 8 + bytes(m.bytes.count)
         }
     }
 
@@ -72,7 +73,7 @@ public enum WireSize {
         switch message {
         case .ping, .pingReq, .ack, .gossip:
             fixedPart(of: message) - header + of(piggyback: message.piggyback)
-        case .nack:
+        case .nack, .app:
             fixedPart(of: message) - header
         case .pushPullRequest(let state), .pushPullResponse(let state):
             1 + 8

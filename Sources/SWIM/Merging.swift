@@ -1,0 +1,204 @@
+/// SWIM's precedence rules: how an update about a member changes what we believe.
+///
+/// For an update about member M at incarnation j, when we hold M at incarnation i:
+///
+/// | incoming \ held | alive(i)  | suspect(i) | dead(i)   | left(i)   |
+/// |-----------------|-----------|------------|-----------|-----------|
+/// | alive(j)        | j > i     | j > i      | j > i     | j > i     |
+/// | suspect(j)      | j >= i    | j > i (j == i: a confirmation) | never | never |
+/// | dead(j)         | j >= i    | j >= i     | never     | never     |
+/// | left(j)         | j >= i    | j >= i     | j >= i    | j > i     |
+///
+/// Alive with a higher incarnation overrides everything (a refutation, or a new life); suspect
+/// overrides alive of an equal incarnation; dead overrides both unless a higher incarnation is alive;
+/// left is final for its incarnation. Updates about unknown members introduce them only when alive.
+/// Every accepted update is queued for further dissemination; rejected ones are counted.
+extension SWIMInstance {
+    mutating func apply(_ gossip: Gossip, now: Instant) {
+        switch gossip {
+        case .alive(let id, let incarnation, let address, let metadata):
+            if id == myself.id {
+                aliveAboutSelf(incarnation: incarnation, address: address, metadata: metadata, now: now)
+            } else {
+                applyAlive(Member(id: id, address: address, incarnation: incarnation, state: .alive, metadata: metadata), now: now)
+            }
+        case .suspect(let id, let incarnation, let suspecter):
+            if id == myself.id { refute(incarnation: incarnation, now: now) } else {
+                applySuspect(id: id, incarnation: incarnation, suspecter: suspecter, now: now)
+            }
+        case .dead(let id, let incarnation, let declarer):
+            if id == myself.id { refute(incarnation: incarnation, now: now) } else {
+                applyDead(id: id, incarnation: incarnation, declarer: declarer, now: now)
+            }
+        case .left(let id, let incarnation):
+            if id == myself.id {
+                // A previous life of ours left; we are back and say so.
+                if !isLeaving { refute(incarnation: incarnation, now: now) }
+            } else {
+                applyLeft(id: id, incarnation: incarnation, now: now)
+            }
+        case .payload(let payload):
+            applyPayload(payload)
+        }
+    }
+
+    mutating func applyAlive(_ incoming: Member, now: Instant) {
+        guard let entry = table[incoming.id] else {
+            table[incoming.id] = Entry(member: incoming, stateChangedAt: now)
+            activeCount += 1
+            insertIntoProbeOrder(incoming.id)
+            accepted(aliveGossip(of: incoming))
+            emit(.joined(incoming), now: now)
+            return
+        }
+        let held = entry.member
+        if incoming.address != held.address, held.state.isActive {
+            // Two live claims on one ID: report, never merge. The held entry stays until it fails.
+            reportConflict(id: incoming.id, known: held.address, claimant: incoming.address, now: now)
+            metrics.updatesIgnored += 1
+            return
+        }
+        guard incoming.incarnation > held.incarnation else {
+            metrics.updatesIgnored += 1
+            return
+        }
+        table[incoming.id] = Entry(member: incoming, stateChangedAt: held.state == .alive ? entry.stateChangedAt : now)
+        suspicions[incoming.id] = nil
+        accepted(aliveGossip(of: incoming))
+        switch held.state {
+        case .suspect:
+            emit(.refuted(incoming), now: now)
+        case .dead, .left:
+            activeCount += 1
+            tombstones.remove(incoming.id)
+            emit(.joined(incoming), now: now)
+        case .alive:
+            if held.address != incoming.address || held.metadata != incoming.metadata {
+                emit(.updated(incoming), now: now)
+            }
+        }
+    }
+
+    mutating func applySuspect(id: NodeID, incarnation: UInt64, suspecter: NodeID, now: Instant) {
+        guard var entry = table[id] else { metrics.updatesIgnored += 1; return }
+        let held = entry.member
+        let gossip = Gossip.suspect(id: id, incarnation: incarnation, suspecter: suspecter)
+        switch held.state {
+        case .dead, .left:
+            metrics.updatesIgnored += 1
+        case .suspect where incarnation == held.incarnation:
+            // Same suspicion from someone else: an independent confirmation shortens the timeout.
+            if suspicions[id]?.confirm(by: suspecter) == true {
+                accepted(gossip)
+            } else {
+                metrics.updatesIgnored += 1
+            }
+        case .suspect where incarnation < held.incarnation, .alive where incarnation < held.incarnation:
+            metrics.updatesIgnored += 1
+        case .alive, .suspect:
+            entry.member.state = .suspect
+            entry.member.incarnation = incarnation
+            entry.stateChangedAt = now
+            table[id] = entry
+            suspicions[id] = Suspicion(incarnation: incarnation, by: suspecter, at: now,
+                                       clusterSize: activeMemberCount, settings: settings)
+            accepted(gossip)
+            emit(.suspected(entry.member, by: suspecter), now: now)
+            sendUrgent(gossip)
+            if suspecter != myself.id { probeSuspect(entry.member, now: now) }
+        }
+    }
+
+    mutating func applyDead(id: NodeID, incarnation: UInt64, declarer: NodeID, now: Instant) {
+        guard var entry = table[id], entry.member.state.isActive, incarnation >= entry.member.incarnation else {
+            metrics.updatesIgnored += 1
+            return
+        }
+        entry.member.state = .dead
+        entry.member.incarnation = incarnation
+        entry.stateChangedAt = now
+        table[id] = entry
+        becameInactive(id)
+        let gossip = Gossip.dead(id: id, incarnation: incarnation, declarer: declarer)
+        accepted(gossip)
+        sendUrgent(gossip)
+        emit(.confirmedDead(entry.member, by: declarer), now: now)
+    }
+
+    mutating func applyLeft(id: NodeID, incarnation: UInt64, now: Instant) {
+        guard var entry = table[id] else { metrics.updatesIgnored += 1; return }
+        let held = entry.member
+        let newer = held.state == .left ? incarnation > held.incarnation : incarnation >= held.incarnation
+        guard newer else { metrics.updatesIgnored += 1; return }
+        entry.member.state = .left
+        entry.member.incarnation = incarnation
+        entry.stateChangedAt = now
+        table[id] = entry
+        if held.state.isActive { becameInactive(id) }
+        let gossip = Gossip.left(id: id, incarnation: incarnation)
+        accepted(gossip)
+        if held.state != .left {
+            sendUrgent(gossip)
+            emit(.left(entry.member), now: now)
+        }
+    }
+
+    mutating func applyPayload(_ payload: AppPayload) {
+        if let held = payloads[payload.key], held.version >= payload.version {
+            metrics.updatesIgnored += 1
+            return
+        }
+        payloads[payload.key] = payload
+        accepted(.payload(payload))
+        outbox.append(.deliver(payload))
+    }
+
+    /// Someone says we are suspect, dead or gone at `incarnation`: if that is news about our current
+    /// life, raise our incarnation above it and tell everyone (refutation).
+    mutating func refute(incarnation: UInt64, now: Instant) {
+        guard !isLeaving, incarnation >= myself.incarnation else {
+            metrics.updatesIgnored += 1
+            return
+        }
+        myself.incarnation = incarnation + 1
+        metrics.refutations += 1
+        adjustHealth(by: 1)  // Lifeguard: being suspected hints that we are the slow one
+        let gossip = aliveGossip(of: myself)
+        broadcasts.enqueue(gossip)
+        sendUrgent(gossip)
+        emit(.refutedSuspicionOfSelf(incarnation: myself.incarnation), now: now)
+    }
+
+    /// An alive update about our own ID: from our previous life (raise our incarnation past it), or
+    /// from another node using our ID (report the conflict).
+    mutating func aliveAboutSelf(incarnation: UInt64, address: Address, metadata: [UInt8], now: Instant) {
+        if address != myself.address {
+            reportConflict(id: myself.id, known: myself.address, claimant: address, now: now)
+            return
+        }
+        let stale = incarnation < myself.incarnation
+            || (incarnation == myself.incarnation && metadata == myself.metadata)
+        guard !stale, !isLeaving else { return }
+        myself.incarnation = incarnation + 1
+        broadcasts.enqueue(aliveGossip(of: myself))
+    }
+
+    mutating func reportConflict(id: NodeID, known: Address, claimant: Address, now: Instant) {
+        if reportedConflicts.count > 1024 { reportedConflicts.removeAll() }
+        guard reportedConflicts.insert(ConflictKey(id: id, claimant: claimant)).inserted else { return }
+        emit(.idConflict(id: id, known: known, claimant: claimant), now: now)
+    }
+
+    /// An update we believe now: count it and pass it on.
+    mutating func accepted(_ gossip: Gossip) {
+        metrics.updatesApplied += 1
+        broadcasts.enqueue(gossip)
+    }
+
+    mutating func becameInactive(_ id: NodeID) {
+        activeCount -= 1
+        suspicions[id] = nil
+        tombstones.insert(id)
+        if probe?.target == id { probe = nil }
+    }
+}

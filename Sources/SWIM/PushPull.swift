@@ -1,0 +1,51 @@
+/// Anti-entropy and joining: full-state exchanges merged with the same precedence rules as gossip.
+extension SWIMInstance {
+    /// Our full state: ourselves, every member we know (tombstones included) and every payload.
+    func localState(join: Bool) -> PushPullState {
+        var all = [myself]
+        all.reserveCapacity(table.count + 1)
+        for entry in table.values { all.append(entry.member) }
+        return PushPullState(join: join, source: myself.id, members: all, payloads: Array(payloads.values))
+    }
+
+    /// Merges a remote full state. Each row becomes the update it implies; a suspect row about a member
+    /// we have never heard of introduces it first, so a joining node learns of current suspicions too.
+    mutating func merge(_ state: PushPullState, now: Instant) {
+        for member in state.members {
+            switch member.state {
+            case .alive:
+                apply(aliveGossip(of: member), now: now)
+            case .suspect:
+                if member.id != myself.id, table[member.id] == nil {
+                    var introduced = member
+                    introduced.state = .alive
+                    applyAlive(introduced, now: now)
+                }
+                apply(.suspect(id: member.id, incarnation: member.incarnation, suspecter: state.source), now: now)
+            case .dead:
+                apply(.dead(id: member.id, incarnation: member.incarnation, declarer: state.source), now: now)
+            case .left:
+                apply(.left(id: member.id, incarnation: member.incarnation), now: now)
+            }
+        }
+        for payload in state.payloads { applyPayload(payload) }
+    }
+
+    mutating func attemptJoin(now: Instant) {
+        let backoff = settings.joinRetryInterval * (1 << min(joinAttempts, 16))
+        nextJoinAt = now + min(backoff, settings.maxJoinRetryInterval)
+        joinAttempts += 1
+        let state = localState(join: true)
+        for seed in seeds {
+            metrics.pushPullsStarted += 1
+            outbox.append(.pushPull(state, to: seed))
+        }
+    }
+
+    mutating func startPeriodicPushPull(now: Instant) {
+        nextPushPullAt = now + pushPullInterval
+        guard let partner = randomActiveMembers(count: 1, excluding: []).first else { return }
+        metrics.pushPullsStarted += 1
+        outbox.append(.pushPull(localState(join: false), to: partner.address))
+    }
+}

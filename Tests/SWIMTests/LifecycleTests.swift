@@ -1,0 +1,125 @@
+import Testing
+@testable import SWIM
+
+@Suite struct LifecycleTests {
+    @Test func joinRetriesWithBackoffUntilASeedAnswers() {
+        var swim = try! SWIMInstance(id: NodeID(1), address: address(1), settings: .lan, seed: 3)
+        var out = swim.join(seeds: [address(1), address(2), address(3)], now: t0)
+        #expect(out.pushPulls.map(\.1) == [address(2), address(3)], "never our own address")
+        #expect(out.pushPulls.allSatisfy { $0.0.join })
+        var attempts: [Instant] = [t0]
+        var now = t0
+        while attempts.count < 5 {
+            now = swim.nextDeadline
+            out = swim.tick(now: now)
+            if !out.pushPulls.isEmpty { attempts.append(now) }
+        }
+        let gaps = zip(attempts.dropFirst(), attempts).map { $0 - $1 }
+        #expect(gaps == [.seconds(1), .seconds(2), .seconds(4), .seconds(8)])
+        #expect(!swim.isJoined)
+        let answer = PushPullState(join: false, source: NodeID(2), members: [member(2), member(3)], payloads: [])
+        out = swim.receive(.pushPullResponse(answer), from: address(2), now: now)
+        #expect(swim.isJoined)
+        #expect(swim.activeMemberCount == 3)
+        #expect(out.events.filter { if case .joined = $0 { true } else { false } }.count == 2)
+    }
+
+    @Test func aPushPullRequestIsMergedAndAnsweredWithOurState() {
+        var swim = instance(1, knowing: [member(2)])
+        let request = PushPullState(join: true, source: NodeID(5), members: [member(5), member(2, .dead, incarnation: 0)], payloads: [])
+        let out = swim.receive(.pushPullRequest(request), from: address(5), now: t0)
+        guard case .replyPushPull(let reply, let to)? = out.first(where: { if case .replyPushPull = $0 { true } else { false } }) else {
+            Issue.record("no reply"); return
+        }
+        #expect(to == address(5))
+        #expect(Set(reply.members.map(\.id)) == [NodeID(1), NodeID(2), NodeID(5)])
+        #expect(swim.member(NodeID(2))?.state == .dead, "merged with the same precedence rules")
+    }
+
+    @Test func leaveIsBroadcastAndPingsAreStillAnswered() {
+        var swim = instance(1, knowing: (2...5).map { member($0) })
+        let out = swim.leave(now: t0)
+        let told = Set(out.sends.map(\.1))
+        #expect(told == Set((2...5).map(address)))
+        #expect(out.allPiggyback.allSatisfy { $0 == .left(id: NodeID(1), incarnation: 0) })
+        let reply = swim.receive(.ping(Ping(sequence: 9, target: NodeID(1), source: NodeID(2))), from: address(2), now: t0)
+        #expect(reply.acks.count == 1)
+        #expect(reply.allPiggyback.contains(.left(id: NodeID(1), incarnation: 0)))
+        // A leaving node probes nobody.
+        #expect(run(&swim, until: t0 + .seconds(30)).pings.isEmpty)
+    }
+
+    @Test func aDepartedMemberIsNotProbedAndIsForgottenAfterRetention() {
+        var settings = Settings.lan
+        settings.tombstoneRetention = .seconds(10)
+        var swim = instance(1, knowing: [member(2), member(3)], settings: settings)
+        let heard = hear(&swim, [.left(id: NodeID(2), incarnation: 0)])
+        #expect(heard.events.contains { if case .left(let m) = $0 { m.id == NodeID(2) } else { false } })
+        let out = run(&swim, until: t0 + .seconds(20))
+        #expect(out.pings.allSatisfy { $0.0.target == NodeID(3) })
+        #expect(swim.member(NodeID(2)) == nil)
+        #expect(out.events.contains(.forgotten(NodeID(2))))
+    }
+
+    @Test func idConflictIsReportedAndNeverMerged() {
+        var swim = instance(1, knowing: [member(2)])
+        let out = hear(&swim, [.alive(id: NodeID(2), incarnation: 3, address: "elsewhere", metadata: [])])
+        #expect(out.events == [.idConflict(id: NodeID(2), known: address(2), claimant: "elsewhere")])
+        #expect(swim.member(NodeID(2))?.address == address(2))
+        #expect(swim.member(NodeID(2))?.incarnation == 0)
+        // About ourselves: reported too, and we do not change.
+        let own = hear(&swim, [.alive(id: NodeID(1), incarnation: 9, address: "impostor", metadata: [])])
+        #expect(own.events == [.idConflict(id: NodeID(1), known: address(1), claimant: "impostor")])
+        #expect(swim.myself.incarnation == 0)
+    }
+
+    @Test func helperNacksWhenTheTargetIsSilentAndRelaysTheAckOtherwise() {
+        var swim = instance(1, knowing: [member(2), member(3)])
+        var out = swim.receive(.pingReq(PingRequest(sequence: 77, target: NodeID(3), targetAddress: address(3), source: NodeID(2))),
+                               from: address(2), now: t0)
+        let (ping, to) = out.pings[0]
+        #expect(to == address(3))
+        out = swim.tick(now: t0 + .milliseconds(400))
+        #expect(out.nacks.map(\.0.sequence) == [77])
+        #expect(out.nacks.map(\.1) == [address(2)])
+
+        out = swim.receive(.pingReq(PingRequest(sequence: 78, target: NodeID(3), targetAddress: address(3), source: NodeID(2))),
+                           from: address(2), now: t0)
+        let second = out.pings[0].0
+        out = swim.receive(.ack(Ack(sequence: second.sequence, source: NodeID(3))), from: address(3), now: t0)
+        #expect(out.acks.map(\.0.sequence) == [78])
+        #expect(swim.tick(now: t0 + .seconds(1)).nacks.isEmpty)
+        _ = ping
+    }
+
+    @Test func pingsForAnotherIDAreNotAnswered() {
+        var swim = instance(1, knowing: [member(2)])
+        let out = swim.receive(.ping(Ping(sequence: 1, target: NodeID(5), source: NodeID(2))), from: address(2), now: t0)
+        #expect(out.acks.isEmpty)
+        #expect(swim.metrics.misdirectedPings == 1)
+    }
+
+    @Test func probingCoversEveryMemberOncePerPass() {
+        var swim = instance(1, knowing: (2...11).map { member($0) })
+        var targets: [NodeID] = []
+        while targets.count < 20 {
+            let out = swim.tick(now: swim.nextDeadline)
+            for (ping, to) in out.pings {
+                targets.append(ping.target)
+                _ = swim.receive(.ack(Ack(sequence: ping.sequence, source: ping.target)), from: to, now: swim.nextDeadline)
+            }
+        }
+        #expect(Set(targets[0..<10]).count == 10)
+        #expect(Set(targets[10..<20]).count == 10)
+        #expect(Array(targets[0..<10]) != Array(targets[10..<20]), "reshuffled each pass")
+    }
+
+    @Test func sameSeedSameDirectivesDifferentSeedDifferent() {
+        func trace(seed: UInt64) -> [Directive] {
+            var swim = instance(1, knowing: (2...20).map { member($0) }, seed: seed)
+            return run(&swim, until: t0 + .seconds(20))
+        }
+        #expect(trace(seed: 5) == trace(seed: 5))
+        #expect(trace(seed: 5) != trace(seed: 6))
+    }
+}
