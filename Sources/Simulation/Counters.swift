@@ -17,19 +17,24 @@ public struct NetworkCounters: Hashable, Sendable, Codable {
     public var streamFailures = 0
     /// Application payloads handed to nodes (`Directive.deliver`).
     public var payloadDeliveries = 0
+    /// Application messages handed to nodes (`Directive.deliverMessage`).
+    public var applicationMessageDeliveries = 0
     public init() {}
 }
 
 /// Messages and bytes sent, by message kind and by transport (datagram or stream).
 public struct TrafficCounters: Hashable, Sendable {
     /// Indexed by `slot(kind, stream)`.
-    public private(set) var messages = [Int](repeating: 0, count: 16)
-    public private(set) var bytes = [Int](repeating: 0, count: 16)
+    public private(set) var messages = [Int](repeating: 0, count: 2 * Self.kinds)
+    public private(set) var bytes = [Int](repeating: 0, count: 2 * Self.kinds)
+
+    /// Room for every message type byte (they are small integers).
+    static let kinds = Int(MessageKind.allCases.map(\.rawValue).max() ?? 0) + 1
 
     public init() {}
 
     @inline(__always)
-    static func slot(_ kind: MessageKind, stream: Bool) -> Int { Int(kind.rawValue & 7) + (stream ? 8 : 0) }
+    static func slot(_ kind: MessageKind, stream: Bool) -> Int { Int(kind.rawValue) + (stream ? kinds : 0) }
 
     @inline(__always)
     mutating func count(_ kind: MessageKind, stream: Bool, bytes size: Int) {

@@ -24,6 +24,9 @@ extension Simulator {
             case .deliver(let payload):
                 network.payloadDeliveries += 1
                 onDeliver?(node, payload, now)
+            case .deliverMessage(let message, let address):
+                network.applicationMessageDeliveries += 1
+                onApplicationMessage?(node, message, NodeNaming.node(of: address, count: nodeCount), now)
             }
         }
     }

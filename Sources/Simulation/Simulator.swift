@@ -39,6 +39,8 @@ public final class Simulator {
     public var onArrival: ((_ message: Message, _ from: Int, _ to: Int, _ overStream: Bool) -> Void)?
     /// Called when a node is handed an application payload.
     public var onDeliver: ((_ node: Int, _ payload: AppPayload, _ at: Instant) -> Void)?
+    /// Called when a node is handed an application message (`from` is nil for a foreign address).
+    public var onApplicationMessage: ((_ node: Int, _ message: AppMessage, _ from: Int?, _ at: Instant) -> Void)?
 
     var queue = EventQueue<SimulationEvent>()
     var instances: [SWIMInstance?]
