@@ -12,8 +12,9 @@ public struct Scenario: Hashable, Sendable {
     /// Seeds every node's generator and the network's: one number reproduces the run.
     public var seed: UInt64
     public var start: StartMode = .bootstrapped
-    /// Nodes start at random offsets within this span, so their probe periods are not in lockstep
-    /// (real clusters never are). Nil means one probe interval.
+    /// Nodes start at random offsets within this span. Nil means: zero when bootstrapped (every node
+    /// believes every other is up, so all must be; the instances randomise their first probe anyway),
+    /// one probe interval when joining (joiners that wait for a seed model a rolling start).
     public var startSpread: Duration?
     public var network = NetworkConditions()
     public var faults: [Fault] = []

@@ -44,6 +44,8 @@ public struct SimulationReport: Hashable, Sendable, Codable {
     public var traceDigest: String
     /// Summed over the instances up at the end (crashed ones took their counters with them).
     public var protocolTotals: ProtocolTotals
+    /// Wall-clock seconds the run took, when the caller measured it (never part of a comparison of runs).
+    public var wallSeconds: Double?
 }
 
 public struct CrashDetection: Hashable, Sendable, Codable {

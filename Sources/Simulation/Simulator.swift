@@ -73,8 +73,9 @@ public final class Simulator {
         let seeds = scenario.seedNodes ?? Array((0..<count).filter { initial[$0] }.prefix(3))
         seedAddresses = seeds.map { NodeNaming.address(of: $0) }
 
-        // Initial nodes start at random offsets within the spread, so that probe periods interleave.
-        let spread = (scenario.startSpread ?? scenario.settings.probeInterval).nanoseconds
+        // Initial nodes start at random offsets within the spread (see `Scenario.startSpread`).
+        let defaultSpread = scenario.start == .bootstrapped ? Duration.zero : scenario.settings.probeInterval
+        let spread = (scenario.startSpread ?? defaultSpread).nanoseconds
         for node in 0..<count where initial[node] {
             let offset = spread > 0 ? Int64(random.next(upperBound: UInt64(spread))) : 0
             queue.push(.action(.start(node: node, bootstrap: scenario.start == .bootstrapped)), at: Instant(nanoseconds: offset))
