@@ -152,5 +152,6 @@ public struct Settings: Hashable, Sendable {
 public struct SettingsError: Error, Hashable, Sendable, CustomStringConvertible {
     public var field: String
     public var problem: String
+    public init(field: String, problem: String) { self.field = field; self.problem = problem }
     public var description: String { "invalid setting \(field): \(problem)" }
 }
