@@ -49,7 +49,6 @@ extension TransportTests {
             socket.close()
             let after = try #require(OpenFileDescriptors.count())
             // Other suites may run meanwhile, so compare our own step rather than absolute counts.
-            #expect(during >= 1 && after >= 0)
             #expect(during > after || during > before, "count did not move: \(before) \(during) \(after)")
         }
     }
