@@ -117,9 +117,10 @@ private struct CipherContext {
     }
 
     func setExpectedTag(_ tag: [UInt8]) throws(CryptoError) {
-        var copy = tag
-        let status = copy.withUnsafeMutableBytes {
-            EVP_CIPHER_CTX_ctrl(pointer, EVP_CTRL_GCM_SET_TAG, Int32($0.count), $0.baseAddress)
+        // The control call takes a mutable pointer but only reads the tag for SET_TAG; passing the
+        // caller's bytes directly avoids copying the array on every packet.
+        let status = tag.withUnsafeBytes {
+            EVP_CIPHER_CTX_ctrl(pointer, EVP_CTRL_GCM_SET_TAG, Int32($0.count), UnsafeMutableRawPointer(mutating: $0.baseAddress))
         }
         guard status == 1 else { throw failure("AES-GCM set tag") }
     }
