@@ -1,3 +1,4 @@
+import Crypto
 import SWIM
 
 /// The first 4 bytes of SHA-256 of the cluster name, as sent in every header. Packets from a cluster
@@ -51,5 +52,13 @@ public enum WireHeader {
         let type = bytes[7]
         guard let kind = MessageKind(rawValue: type & ~sealedFlag) else { throw .unknownType(type) }
         return Parsed(kind: kind, sealed: type & sealedFlag != 0)
+    }
+}
+
+extension ClusterHash {
+    /// The first 4 bytes of SHA-256 of the name's UTF-8 bytes.
+    public init(clusterName: String) {
+        let digest = SHA256.hash(Array(clusterName.utf8))
+        self.init(rawValue: UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3]))
     }
 }
