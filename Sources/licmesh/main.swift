@@ -13,6 +13,7 @@ func commandList() -> [Command] {
     var commands: [Command] = []
     commands.append(simulateCommand)
     commands.append(licenseCommand)
+    commands.append(keygenGossipCommand)
     return commands
 }
 
