@@ -209,6 +209,11 @@ public struct SWIMInstance: Sendable {
             if probe?.sequence == nack.sequence {
                 probe?.nacks += 1
                 metrics.nacksReceived += 1
+                // Every helper reached us and none reached the target: no need to wait out the period.
+                if let current = probe, current.nacks >= current.expectedNacks {
+                    probe = nil
+                    probeFailed(current, now: now)
+                }
             }
         case .gossip:
             break
