@@ -20,7 +20,7 @@ let package = Package(
         // The membership protocol as a pure state machine: no I/O, no clock, no threads.
         .target(name: "SWIM"),
         // Binary encoding of every message and the authenticated-encryption envelope.
-        .target(name: "Wire", dependencies: ["SWIM", "Crypto"]),
+        .target(name: "Wire", dependencies: ["SWIM", "Crypto"], exclude: ["FORMAT.md"]),
         // License documents, the replicated core ledger and the authority; pure like SWIM.
         .target(name: "Licensing", dependencies: ["SWIM", "Crypto"]),
         // Deterministic network and virtual clock driving many instances in one process.

@@ -73,3 +73,23 @@ public struct MembershipEvent: Hashable, Sendable, CustomStringConvertible {
         return "\(at) \(what)"
     }
 }
+
+/// What an application layered on SWIM (the licensing layer) asks of the membership layer.
+public enum MembershipAction: Hashable, Sendable {
+    case publish(AppPayload, urgent: Bool)
+    case sendMessage([UInt8], to: NodeID)
+    case probe(NodeID)
+    case updateMetadata([UInt8])
+}
+
+extension SWIMInstance {
+    /// Carries out an application's request.
+    public mutating func perform(_ action: MembershipAction, now: Instant) -> [Directive] {
+        switch action {
+        case .publish(let payload, let urgent): publish(payload, urgent: urgent, now: now)
+        case .sendMessage(let bytes, let id): sendApplicationMessage(bytes, to: id)
+        case .probe(let id): probeNow(id, now: now)
+        case .updateMetadata(let metadata): updateMetadata(metadata, now: now)
+        }
+    }
+}

@@ -157,21 +157,34 @@ extension SWIMInstance {
     /// Lifeguard: probe a member we just heard is suspect. Our own failed probe is an independent
     /// confirmation; an answer costs one ping and carries the suspicion to the member (buddy system).
     mutating func probeSuspect(_ member: Member, now: Instant) {
-        guard settings.probeOnSuspicion, !isLeaving,
-              !suspectProbes.values.contains(where: { $0.target == member.id }) else { return }
+        guard settings.probeOnSuspicion else { return }
+        startOutOfBandProbe(member, indirect: false, now: now)
+    }
+
+    /// A direct ping outside the probe schedule, optionally with indirect probes at once. No ack
+    /// within the probe timeout makes us suspect the member (or confirm an existing suspicion).
+    mutating func startOutOfBandProbe(_ member: Member, indirect: Bool, now: Instant) {
+        guard !isLeaving, !suspectProbes.values.contains(where: { $0.target == member.id }) else { return }
         let sequence = takeSequence()
         suspectProbes[sequence] = SuspectProbe(target: member.id, incarnation: member.incarnation,
                                                deadline: now + settings.probeTimeout * (localHealth + 1))
         metrics.probes += 1
         send(.ping(Ping(sequence: sequence, target: member.id, source: myself.id)), to: member.address, about: member.id)
+        guard indirect else { return }
+        for helper in randomActiveMembers(count: settings.indirectChecks, excluding: [member.id]) {
+            metrics.indirectProbes += 1
+            send(.pingReq(PingRequest(sequence: sequence, target: member.id, targetAddress: member.address,
+                                      source: myself.id)), to: helper.address)
+        }
     }
 
     mutating func expireSuspectProbes(now: Instant) {
         guard !suspectProbes.isEmpty else { return }
         for (sequence, suspectProbe) in suspectProbes where now >= suspectProbe.deadline {
             suspectProbes[sequence] = nil
-            guard let entry = table[suspectProbe.target], entry.member.state == .suspect,
+            guard let entry = table[suspectProbe.target], entry.member.state.isActive,
                   entry.member.incarnation == suspectProbe.incarnation else { continue }
+            if entry.member.state == .alive { metrics.suspicionsRaised += 1 }
             applySuspect(id: suspectProbe.target, incarnation: suspectProbe.incarnation, suspecter: myself.id, now: now)
         }
     }

@@ -209,6 +209,11 @@ public struct SWIMInstance: Sendable {
             if probe?.sequence == nack.sequence {
                 probe?.nacks += 1
                 metrics.nacksReceived += 1
+                // Every helper reached us and none reached the target: no need to wait out the period.
+                if let current = probe, current.nacks >= current.expectedNacks {
+                    probe = nil
+                    probeFailed(current, now: now)
+                }
             }
         case .gossip:
             break
@@ -263,6 +268,15 @@ public struct SWIMInstance: Sendable {
         guard let target = table[id]?.member, target.state.isActive else { return [] }
         metrics.sent[Int(MessageKind.app.rawValue)] += 1
         outbox.append(.send(.app(AppMessage(source: myself.id, bytes: bytes)), to: target.address))
+        return flush()
+    }
+
+    /// Probes a member now, directly and through `indirectChecks` helpers at once, outside the probe
+    /// schedule. The application calls this when a request to the member timed out: the request path
+    /// is a failure detector too. No answer within the probe timeout makes us suspect the member.
+    public mutating func probeNow(_ id: NodeID, now: Instant) -> [Directive] {
+        guard let target = table[id]?.member, target.state.isActive else { return [] }
+        startOutOfBandProbe(target, indirect: true, now: now)
         return flush()
     }
 

@@ -25,6 +25,10 @@ public struct Settings: Hashable, Sendable {
     /// because dissemination takes O(log n) periods.
     public var suspicionMultiplier: Double = 4
 
+    /// Independent confirmations after which the suspicion timeout reaches its floor (Lifeguard's K).
+    /// In clusters too small to provide them, `n - 2` (every other possible suspecter) is expected.
+    public var suspicionConfirmations: Int = 3
+
     /// The suspicion timeout starts at `suspicionMaxMultiplier` times its floor and shrinks towards the
     /// floor as independent confirmations arrive (Lifeguard dynamic suspicion). A lone suspecter
     /// (perhaps the sick one) must therefore wait long; many agreeing suspecters need not.
@@ -131,7 +135,8 @@ public struct Settings: Hashable, Sendable {
         if !(nackTimeoutFraction > 0 && nackTimeoutFraction < 1) {
             try fail("nackTimeoutFraction", "must be between 0 and 1 exclusive (got \(nackTimeoutFraction))")
         }
-        if !(suspicionMultiplier >= 1) { try fail("suspicionMultiplier", "must be at least 1 (got \(suspicionMultiplier))") }
+        if !(suspicionMultiplier > 0) { try fail("suspicionMultiplier", "must be positive (got \(suspicionMultiplier))") }
+        if suspicionConfirmations < 0 { try fail("suspicionConfirmations", "must not be negative (got \(suspicionConfirmations))") }
         if !(suspicionMaxMultiplier >= 1) { try fail("suspicionMaxMultiplier", "must be at least 1 (got \(suspicionMaxMultiplier))") }
         if maxLocalHealthMultiplier < 1 { try fail("maxLocalHealthMultiplier", "must be at least 1 (got \(maxLocalHealthMultiplier))") }
         if retransmitMultiplier < 1 { try fail("retransmitMultiplier", "must be at least 1 (got \(retransmitMultiplier)): updates would never be sent") }
@@ -152,5 +157,6 @@ public struct Settings: Hashable, Sendable {
 public struct SettingsError: Error, Hashable, Sendable, CustomStringConvertible {
     public var field: String
     public var problem: String
+    public init(field: String, problem: String) { self.field = field; self.problem = problem }
     public var description: String { "invalid setting \(field): \(problem)" }
 }

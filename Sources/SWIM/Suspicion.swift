@@ -28,9 +28,8 @@ struct Suspicion: Sendable, Hashable {
         self.startedAt = now
         self.minimum = floor
         self.maximum = floor.scaled(by: settings.suspicionMaxMultiplier)
-        let wanted = max(0, Int(settings.suspicionMultiplier.rounded(.down)) - 2)
-        // Too few members to ever provide the wanted confirmations: do not wait for them.
-        self.expectedConfirmations = clusterSize - 2 < wanted ? 0 : wanted
+        // Too few members to ever provide the wanted confirmations: expect what they can give.
+        self.expectedConfirmations = max(0, min(settings.suspicionConfirmations, clusterSize - 2))
         self.suspecters = [suspecter]
     }
 

@@ -12,6 +12,9 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
     public static func + (lhs: Instant, rhs: Duration) -> Instant {
         Instant(nanoseconds: lhs.nanoseconds &+ rhs.nanoseconds)
     }
+    public static func - (lhs: Instant, rhs: Duration) -> Instant {
+        Instant(nanoseconds: lhs.nanoseconds &- rhs.nanoseconds)
+    }
     public static func - (lhs: Instant, rhs: Instant) -> Duration {
         .nanoseconds(lhs.nanoseconds &- rhs.nanoseconds)
     }

@@ -12,6 +12,8 @@ let root = Command(
 func commandList() -> [Command] {
     var commands: [Command] = []
     commands.append(simulateCommand)
+    commands.append(licenseCommand)
+    commands.append(keygenGossipCommand)
     commands.append(benchCommand)
     return commands
 }

@@ -80,6 +80,20 @@ import Testing
         }
     }
 
+    @Test func aProbeFailsAsSoonAsEveryHelperHasNacked() {
+        var swim = instance(1, knowing: (2...10).map { member($0) })
+        while swim.probe == nil { _ = swim.tick(now: swim.nextDeadline) }
+        let out = swim.tick(now: swim.nextDeadline)
+        let at = swim.nextDeadline
+        var suspected = false
+        for (request, helper) in out.pingRequests {
+            let helperID = NodeID(UInt64(helper.rawValue.dropFirst())!)
+            let reply = swim.receive(.nack(Nack(sequence: request.sequence, source: helperID)), from: helper, now: at - .milliseconds(100))
+            suspected = suspected || reply.events.contains { if case .suspected = $0 { true } else { false } }
+        }
+        #expect(suspected, "failed before the end of the period")
+    }
+
     @Test func itStretchesTheProbeIntervalAndIsCapped() {
         var settings = Settings.lan
         settings.maxLocalHealthMultiplier = 3
@@ -98,7 +112,7 @@ import Testing
     @Test func timeoutShrinksFromMaximumToMinimumWithConfirmations() {
         let settings = Settings.lan
         var suspicion = Suspicion(incarnation: 0, by: NodeID(1), at: t0, clusterSize: 100, settings: settings)
-        // floor = 4 * log10(100) * 1 s = 8 s; ceiling = 6 * floor = 48 s; k = 4 - 2 = 2.
+        // floor = 4 * log10(100) * 1 s = 8 s; ceiling = 6 * floor = 48 s; k = suspicionConfirmations = 3.
         #expect(suspicion.minimum == .seconds(8))
         #expect(suspicion.maximum == .seconds(48))
         #expect(suspicion.timeout == .seconds(48))
@@ -110,9 +124,13 @@ import Testing
         #expect(!repeated2x, "a repeated suspecter is not a new confirmation")
         let confirmed3x = suspicion.confirm(by: NodeID(3))
         #expect(confirmed3x)
-        #expect(suspicion.timeout == .seconds(8))
+        let two = suspicion.timeout
+        #expect(two < one && two > .seconds(8))
         let confirmed4x = suspicion.confirm(by: NodeID(4))
         #expect(confirmed4x)
+        #expect(suspicion.timeout == .seconds(8))
+        let confirmed5x = suspicion.confirm(by: NodeID(5))
+        #expect(confirmed5x)
         #expect(suspicion.timeout == .seconds(8), "never below the floor")
     }
 
@@ -134,8 +152,13 @@ import Testing
     }
 
     @Test func smallClustersDoNotWaitForConfirmationsTheyCannotGet() {
-        let suspicion = Suspicion(incarnation: 0, by: NodeID(1), at: t0, clusterSize: 3, settings: .lan)
+        var suspicion = Suspicion(incarnation: 0, by: NodeID(1), at: t0, clusterSize: 3, settings: .lan)
+        #expect(suspicion.expectedConfirmations == 1, "in 3 members only one other can confirm")
+        #expect(suspicion.timeout == suspicion.maximum)
+        _ = suspicion.confirm(by: NodeID(2))
         #expect(suspicion.timeout == suspicion.minimum)
+        let pair = Suspicion(incarnation: 0, by: NodeID(1), at: t0, clusterSize: 2, settings: .lan)
+        #expect(pair.timeout == pair.minimum, "nobody else could ever confirm")
     }
 
     @Test func hearingASuspicionProbesTheSuspectAndAFailureConfirmsIt() {

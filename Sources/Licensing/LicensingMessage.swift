@@ -1,0 +1,64 @@
+import SWIM
+
+/// Point-to-point messages of the licensing protocol, carried as SWIM application messages.
+public enum LicensingMessage: Hashable, Sendable {
+    /// A node asks the authority for cores. `held` is the grant it already holds, sent when a new
+    /// authority takes over so that grants the old one made but had not yet replicated are rebuilt.
+    case acquire(requestID: UInt64, cores: Int, mac: UInt64, held: Grant?)
+    case release(requestID: UInt64)
+    case reply(requestID: UInt64, outcome: Outcome)
+    /// A candidate asks the license servers to accept its epoch.
+    case propose(Epoch)
+    /// A server accepts: it will not accept ledger changes from older epochs, and sends its ledger
+    /// (in parts, each fitting one datagram).
+    case promise(Epoch, part: Int, of: Int, grants: [Grant])
+    /// A server refuses: it already accepted a higher epoch.
+    case reject(Epoch, promised: Epoch)
+    /// The authority asks the servers to hold a grant (policy `majority`); each answers `replicated`.
+    case replicate(Epoch, Grant)
+    case replicated(Epoch, Stamp)
+
+    public enum Outcome: Hashable, Sendable {
+        case granted(Grant)
+        case released(Grant)
+        case refused(Refusal)
+        /// The receiver is not the authority; `authority` is whom it believes is.
+        case notAuthority(authority: NodeID?)
+    }
+}
+
+/// Why a request was refused. The description is what operators and client code see.
+public enum Refusal: Hashable, Sendable, CustomStringConvertible {
+    case cpuLimitExhausted(limit: Int, inUse: Int, requested: Int, holders: [Grant])
+    case macNotListed(mac: UInt64)
+    /// The authority could not get a majority of the license servers to hold the grant.
+    case noQuorum(reached: Int, needed: Int)
+    case invalidRequest(String)
+
+    public var description: String {
+        switch self {
+        case .cpuLimitExhausted(let limit, let inUse, let requested, let holders):
+            let list = holders.isEmpty ? "none" : holders.map { "\($0.node)=\($0.cores)" }.joined(separator: ", ")
+            return "\(LicensingMessages.cpuLimitExhausted) The license allows \(limit) cores in the cluster; "
+                + "\(inUse) are in use and this node asked for \(requested). Holders: \(list). "
+                + "Fix: release cores on another server, lower this server's requested cores, or install a license with a higher core limit."
+        case .macNotListed(let mac):
+            return "\(LicensingMessages.invalidMultiServerLicense) The MAC id seen on this server is \(formatMAC(mac)), "
+                + "which is not among the hosts of the license. Fix: check the MAC ids given when the license was generated, "
+                + "and have the license reissued with this server's MAC id."
+        case .noQuorum(let reached, let needed):
+            return "No quorum of license servers: \(reached) of the \(needed) needed hold the grant. "
+                + "The cluster may be partitioned; grants resume when a majority of the license servers can reach each other."
+        case .invalidRequest(let reason):
+            return "Invalid request: \(reason)"
+        }
+    }
+}
+
+/// The two field errors, word for word. Each message that uses them goes on to give the cause and the fix.
+public enum LicensingMessages {
+    /// The cluster's cores would exceed the license's limit.
+    public static let cpuLimitExhausted = "CPU limit exhausted. Can't allocate more CPUs."
+    /// A server's MAC id is not in the license.
+    public static let invalidMultiServerLicense = "Invalid license for multi-server environment setup."
+}

@@ -1,0 +1,52 @@
+import SWIM
+
+/// What each agent tells the cluster about itself through its SWIM member metadata: its MAC id and
+/// which license it holds. The authority is chosen from these adverts, so every node decides the
+/// same way from the same membership view.
+public struct NodeAdvert: Hashable, Sendable {
+    public var mac: UInt64
+    /// The id of the license installed on the node ("" when none).
+    public var licenseID: String
+    /// The node verified its license (signature, dates, its own MAC) and found it valid.
+    public var licenseValid: Bool
+
+    public init(mac: UInt64, licenseID: String, licenseValid: Bool) {
+        self.mac = mac
+        self.licenseID = licenseID
+        self.licenseValid = licenseValid
+    }
+
+    static let formatVersion: UInt8 = 1
+    static let maximumLicenseIDLength = 64
+
+    /// version (1), flags (1: bit 0 = licence valid), MAC (6, big-endian), id length (1), id (UTF-8).
+    public var metadata: [UInt8] {
+        let id = Array(licenseID.utf8.prefix(Self.maximumLicenseIDLength))
+        var bytes: [UInt8] = [Self.formatVersion, licenseValid ? 1 : 0]
+        for shift in stride(from: 40, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: mac >> UInt64(shift))) }
+        bytes.append(UInt8(id.count))
+        bytes += id
+        return bytes
+    }
+
+    /// Parses member metadata; nil for anything that is not a well-formed advert (a member without
+    /// a licensing agent, or a newer format) so such members are simply never eligible.
+    public init?(metadata bytes: [UInt8]) {
+        guard bytes.count >= 9, bytes[0] == Self.formatVersion else { return nil }
+        var mac: UInt64 = 0
+        for i in 2..<8 { mac = mac << 8 | UInt64(bytes[i]) }
+        let length = Int(bytes[8])
+        guard length <= Self.maximumLicenseIDLength, bytes.count == 9 + length,
+              let id = String(validating: bytes[9...], as: UTF8.self) else { return nil }
+        self.init(mac: mac, licenseID: id, licenseValid: bytes[1] & 1 == 1)
+    }
+}
+
+/// MAC ids print as six colon-separated hex pairs.
+public func formatMAC(_ mac: UInt64) -> String {
+    stride(from: 40, through: 0, by: -8).map { shift -> String in
+        let byte = UInt8(truncatingIfNeeded: mac >> UInt64(shift))
+        let hex = String(byte, radix: 16)
+        return hex.count == 1 ? "0" + hex : hex
+    }.joined(separator: ":")
+}

@@ -1,0 +1,57 @@
+import Glibc
+
+/// Creating and configuring sockets, shared by UDP, listeners and connections.
+enum SocketSetup {
+    /// A non-blocking, close-on-exec socket (close-on-exec so that spawned child processes such as the
+    /// `licmesh` binaries in tests do not inherit our ports).
+    static func open(family: IPAddress.Family, type: __socket_type, address: SocketAddress?, operation: String)
+        throws(SocketError) -> OwnedDescriptor
+    {
+        let flags = Int32(type.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        let fd = socket(family.systemValue, flags, 0)
+        guard fd >= 0 else { throw SocketError(operation: operation, address: address, errno: errno) }
+        let owned = OwnedDescriptor(fd)
+        if family == .ipv6 {
+            // IPv6 only, so a v4 socket on the same port number is a separate socket and v4-mapped
+            // addresses never show up as senders.
+            try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1, operation: operation, address: address)
+        }
+        return owned
+    }
+
+    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32, operation: String, address: SocketAddress?)
+        throws(SocketError)
+    {
+        guard setOptionBestEffort(fd, level, name, value) else {
+            throw SocketError(operation: operation + " (setsockopt)", address: address, errno: errno)
+        }
+    }
+
+    @discardableResult
+    static func setOptionBestEffort(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) -> Bool {
+        var value = value
+        return setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+    }
+
+    static func getOption(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32? {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
+    }
+
+    static func bind(_ fd: Int32, to address: SocketAddress, operation: String) throws(SocketError) -> SocketAddress {
+        let result = address.withSockaddr { Glibc.bind(fd, $0, $1) }
+        guard result == 0 else { throw SocketError(operation: operation, address: address, errno: errno) }
+        guard let local = SocketAddress.local(of: fd) else {
+            throw SocketError(operation: operation + " (getsockname)", address: address, errno: errno)
+        }
+        return local
+    }
+
+    /// Marks an accepted descriptor non-blocking and close-on-exec (Glibc's Swift module has no accept4).
+    static func makeNonBlocking(_ fd: Int32) -> Bool {
+        let flags = fcntl(fd, F_GETFL)
+        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { return false }
+        return fcntl(fd, F_SETFD, FD_CLOEXEC) == 0
+    }
+}
