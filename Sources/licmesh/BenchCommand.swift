@@ -12,7 +12,7 @@ let benchSimCommand = Command(
     summary: "Simulator speed: wall time, events/s, periods/s and peak memory for whole clusters.",
     options: [
         .value("--nodes", "LIST", "Cluster sizes, comma-separated (default 1000,10000)."),
-        .value("--periods", "LIST", "Periods for each size, comma-separated (default 300,30)."),
+        .value("--periods", "LIST", "Periods for each size, comma-separated (default 300,100)."),
         .value("--seed", "S", "Run seed (default 7)."),
         .value("--results", "DIR", "Folder for bench-sim.json (default results)."),
     ],
@@ -23,7 +23,7 @@ let benchSimCommand = Command(
     """,
     run: { arguments in
         let nodes = try integerList(arguments, "--nodes", default: [1000, 10_000], range: 2...100_000)
-        let periods = try integerList(arguments, "--periods", default: [300, 30], range: 1...100_000)
+        let periods = try integerList(arguments, "--periods", default: [300, 100], range: 1...100_000)
         guard periods.count == nodes.count || periods.count == 1 else {
             throw UsageError(message: "--periods needs one value, or one per --nodes value (\(nodes.count))", command: arguments.commandPath)
         }

@@ -21,3 +21,20 @@ import Simulation
         #expect(report.falseDeaths.events == 0)
     }
 }
+
+@Suite struct LateJoinTests {
+    @Test func nodeJoiningLaterBecomesAliveEverywhere() throws {
+        var scenario = Scenario(nodeCount: 25, settings: .local, periods: 100, seed: 8)
+        scenario.faults = [Fault(at: .seconds(4), .join(node: 24))]
+        let simulator = try Simulator(scenario)
+        simulator.run(until: .zero + .seconds(3))
+        #expect(simulator.status(of: 24) == .absent)
+        #expect(simulator.isConverged())  // the 24 that are there
+        #expect(simulator.instance(0)?.member(NodeNaming.id(of: 24)) == nil)
+        simulator.run(until: .zero + .seconds(4))
+        let converged = simulator.runUntilConverged(within: .seconds(10))
+        #expect(converged != nil)
+        #expect(simulator.liveNodes.count == 25)
+        #expect(simulator.instance(24)?.activeMemberCount == 25)
+    }
+}

@@ -130,3 +130,27 @@ import SWIM
         #expect { try Simulator(s) } throws: { "\($0)".contains("probeTimeout") }
     }
 }
+
+@Suite struct LinkRuleTests {
+    @Test func firstMatchingRuleGovernsALink() throws {
+        var s = Scenario(nodeCount: 6, settings: .local, periods: 40, seed: 4)
+        // Everything node 0 sends is lost; links into node 5 are 30 ms slow.
+        s.network.rules = [LinkRule(from: [0], to: nil, conditions: LinkConditions(loss: 1)),
+                           LinkRule(from: nil, to: [5], conditions: LinkConditions(latency: .milliseconds(30), jitter: .zero))]
+        let simulator = try Simulator(s)
+        var fromZero = 0, intoFive = 0
+        simulator.onArrival = { _, from, to, overStream in
+            if from == 0 && !overStream { fromZero += 1 }
+            if to == 5 { intoFive += 1 }
+        }
+        simulator.run()
+        #expect(fromZero == 0)
+        #expect(intoFive > 0)
+        #expect(simulator.network.droppedByLoss > 0)
+        // Node 0's datagrams never arrive, but its stream answers do: the others fall back to
+        // stream pings (memberlist's TCP fallback) and never declare it dead.
+        #expect(simulator.traffic.messages(.ping, stream: true) > 0)
+        #expect(simulator.traffic.messages(.ack, stream: true) > 0)
+        #expect(simulator.liveNodes(notSeeing: 0, as: .dead).count == 5)
+    }
+}
