@@ -147,7 +147,8 @@ extension SWIMInstance {
 
     mutating func expireRelays(now: Instant) {
         guard !relays.isEmpty else { return }
-        for (sequence, relay) in relays where now >= relay.deadline {
+        // Sorted: dictionary order varies between runs, and one seed must replay a run exactly.
+        for (sequence, relay) in relays.sorted(by: { $0.key < $1.key }) where now >= relay.deadline {
             relays[sequence] = nil
             metrics.nacksSent += 1
             send(.nack(Nack(sequence: relay.originalSequence, source: myself.id)), to: relay.requester)
@@ -180,7 +181,7 @@ extension SWIMInstance {
 
     mutating func expireSuspectProbes(now: Instant) {
         guard !suspectProbes.isEmpty else { return }
-        for (sequence, suspectProbe) in suspectProbes where now >= suspectProbe.deadline {
+        for (sequence, suspectProbe) in suspectProbes.sorted(by: { $0.key < $1.key }) where now >= suspectProbe.deadline {
             suspectProbes[sequence] = nil
             guard let entry = table[suspectProbe.target], entry.member.state.isActive,
                   entry.member.incarnation == suspectProbe.incarnation else { continue }
@@ -191,7 +192,7 @@ extension SWIMInstance {
 
     mutating func expireSuspicions(now: Instant) {
         guard !suspicions.isEmpty else { return }
-        for (id, suspicion) in suspicions where now >= suspicion.deadline {
+        for (id, suspicion) in suspicions.sorted(by: { $0.key < $1.key }) where now >= suspicion.deadline {
             suspicions[id] = nil
             guard let entry = table[id], entry.member.state == .suspect,
                   entry.member.incarnation == suspicion.incarnation else { continue }
@@ -206,7 +207,7 @@ extension SWIMInstance {
 
     mutating func forgetExpiredTombstones(now: Instant) {
         guard !tombstones.isEmpty else { return }
-        for id in tombstones {
+        for id in tombstones.sorted() {
             guard let entry = table[id] else { tombstones.remove(id); continue }
             if entry.member.state.isActive { tombstones.remove(id); continue }
             if now - entry.stateChangedAt >= settings.tombstoneRetention {

@@ -4,7 +4,7 @@ extension SWIMInstance {
     func localState(join: Bool) -> PushPullState {
         var all = [myself]
         all.reserveCapacity(table.count + 1)
-        for entry in table.values { all.append(entry.member) }
+        for entry in table.values.sorted(by: { $0.member.id < $1.member.id }) { all.append(entry.member) }
         return PushPullState(join: join, source: myself.id, members: all, payloads: Array(payloads.values))
     }
 
@@ -44,8 +44,26 @@ extension SWIMInstance {
 
     mutating func startPeriodicPushPull(now: Instant) {
         nextPushPullAt = now + pushPullInterval
+        pushPullRounds += 1
+        // Every few rounds, try a member we hold dead instead: after a long partition each side holds
+        // the other dead and nothing else would ever cross again. If it answers, the merge makes both
+        // sides refute and the cluster heals; if not, one exchange was wasted.
+        if pushPullRounds % Self.deadPushPullEvery == 0, let dead = randomDeadMember() {
+            metrics.pushPullsStarted += 1
+            outbox.append(.pushPull(localState(join: false), to: dead.address))
+            return
+        }
         guard let partner = randomActiveMembers(count: 1, excluding: []).first else { return }
         metrics.pushPullsStarted += 1
         outbox.append(.pushPull(localState(join: false), to: partner.address))
+    }
+
+    /// How many periodic push-pulls between two attempts to reach a dead member.
+    static var deadPushPullEvery: Int { 3 }
+
+    mutating func randomDeadMember() -> Member? {
+        let dead = tombstones.sorted().compactMap { table[$0]?.member }.filter { $0.state == .dead }
+        guard !dead.isEmpty else { return nil }
+        return dead[random.below(dead.count)]
     }
 }

@@ -52,6 +52,7 @@ public struct SWIMInstance: Sendable {
     var joinAttempts = 0
     var nextJoinAt: Instant?
     var nextPushPullAt: Instant?
+    var pushPullRounds = 0
     var reportedConflicts: Set<ConflictKey> = []
 
     /// Directives produced by the call in progress.
@@ -165,12 +166,14 @@ public struct SWIMInstance: Sendable {
 
     /// Starts from a converged view (large simulations, tests): every given member known as given.
     public mutating func bootstrap(members: [Member], now: Instant) {
-        for member in members where member.id != myself.id {
+        table.reserveCapacity(table.count + members.count)
+        probeOrder.reserveCapacity(probeOrder.count + members.count)
+        for member in members where member.id != myself.id && table[member.id] == nil {
             table[member.id] = Entry(member: member, stateChangedAt: now)
+            probeOrder.append(member.id)
             if member.state.isActive { activeCount += 1 }
             if !member.state.isActive { tombstones.insert(member.id) }
         }
-        probeOrder = table.keys.sorted()
         shuffleProbeOrder()
         isJoined = true
         startTimers(now: now)
@@ -365,6 +368,7 @@ public struct SWIMInstance: Sendable {
         }
         var pool = table.values.map(\.member)
             .filter { $0.state.isActive && !excluding.contains($0.id) && !seen.contains($0.id) }
+            .sorted { $0.id < $1.id }   // dictionary order varies between runs; one seed must replay exactly
         let wanted = count - chosen.count
         if pool.count > wanted {
             // Partial Fisher-Yates: only the first `wanted` positions are drawn.

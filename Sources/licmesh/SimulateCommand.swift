@@ -33,7 +33,7 @@ let simulateCommand = Command(
       --slow 3:300@10-60            node 3 gets every message 300 ms late from period 10 to 60
     Detection times are measured per crashed node: to the first suspicion anywhere, to the first
     confirmed death, and to the death being confirmed by every member that was live at the crash.
-    Run with SWIFT_DETERMINISTIC_HASHING=1 for runs that replay exactly across processes.
+    One seed replays a whole run exactly, in any process.
     """,
     run: runSimulate
 )

@@ -21,18 +21,10 @@ import Simulation
     @Test func sameSeedGivesAnIdenticalTrace() throws {
         let a = try run(seed: 5), b = try run(seed: 5)
         #expect(a.records.count > 0)
-        // KNOWN ISSUE (protocol core): SWIMInstance iterates dictionaries (suspicions, relays,
-        // suspect probes, tombstones, push-pull state, the random-member fallback) in hash order,
-        // which Swift seeds per dictionary unless SWIFT_DETERMINISTIC_HASHING is set. With the
-        // variable set this is a plain check; remove the wrapper when the core iterates in a fixed order.
-        withKnownIssue("SWIMInstance iterates dictionaries in hash order", isIntermittent: true) {
-            #expect(a.records == b.records)
-            #expect(a.digest == b.digest)
-            #expect(a.network == b.network)
-            #expect(a.report() == b.report())
-        } when: {
-            !deterministicHashing
-        }
+        #expect(a.records == b.records)
+        #expect(a.digest == b.digest)
+        #expect(a.network == b.network)
+        #expect(a.report() == b.report())
     }
 
     @Test func differentSeedGivesADifferentTrace() throws {

@@ -34,7 +34,3 @@ func maximumSuspicionTimeout(_ settings: Settings, clusterSize n: Int) -> Durati
     return settings.probeInterval.scaled(by: settings.suspicionMultiplier * scale * settings.suspicionMaxMultiplier)
 }
 
-/// SWIMInstance iterates some dictionaries in hash order, and Swift seeds hashing per process (and
-/// per dictionary) unless SWIFT_DETERMINISTIC_HASHING is set; until the core iterates in a fixed
-/// order, runs are exactly reproducible only with that variable set.
-let deterministicHashing = getenv("SWIFT_DETERMINISTIC_HASHING") != nil
