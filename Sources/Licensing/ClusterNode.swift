@@ -32,6 +32,17 @@ public struct ClusterNode: Sendable {
         drive(now: now) { $0.join(seeds: seeds, now: now) }
     }
 
+    /// Starts from a converged membership view (large simulations).
+    public mutating func bootstrap(members: [Member], now: Instant) -> Output {
+        swim.bootstrap(members: members, now: now)
+        var output = Output()
+        if licensing != nil {
+            let directives = licensing!.updateMembership(swim.members, now: now)
+            absorb(directives, into: &output, now: now)
+        }
+        return output
+    }
+
     public mutating func tick(now: Instant) -> Output {
         var output = drive(now: now) { $0.tick(now: now) }
         if licensing != nil, let due = licensing?.nextDeadline, now >= due {
@@ -46,7 +57,12 @@ public struct ClusterNode: Sendable {
     }
 
     public mutating func leave(now: Instant) -> Output {
-        drive(now: now) { $0.leave(now: now) }
+        var output = Output()
+        if licensing != nil { absorb(licensing!.leaving(now: now), into: &output, now: now) }
+        let left = drive(now: now) { $0.leave(now: now) }
+        output.directives += left.directives
+        output.licensingEvents += left.licensingEvents
+        return output
     }
 
     public mutating func acquire(cores: Int? = nil, now: Instant) -> Output {

@@ -188,17 +188,21 @@ extension LicensingNode {
             startRequest(.acquire(cores: own.cores, held: own), now: now)
         }
         // A request waiting on the old authority goes to the new one at once.
-        if let pending = request, pending.target != newAuthority { resendRequest(now: now) }
+        if let pending = request, pending.target != newAuthority {
+            request?.tried = []
+            resendRequest(now: now)
+        }
     }
 
     mutating func stepDown(from oldEpoch: Epoch, newer: Epoch, now: Instant) {
         guard case .authority(var term) = role else { return }
-        for change in term.pending.values {
-            if let requester = change.requester {
-                answer(requester, change.requestID, .notAuthority(authority: nil), in: &term)
-            }
-        }
         role = .follower
         emit(.steppedDown(epoch: oldEpoch, newer: newer), now: now)
+        // Changes still waiting for their quorum will never get it in this epoch.
+        for change in term.pending.values.sorted(by: { $0.grant.stamp < $1.grant.stamp }) {
+            if let requester = change.requester {
+                answer(requester, change.requestID, .notAuthority(authority: nil), in: &term, now: now)
+            }
+        }
     }
 }

@@ -25,11 +25,19 @@ extension LicensingNode {
             refuse(node, requestID, .invalidRequest("a request must ask for at least one core"), in: &term, now: now)
             return
         }
+        if let stamp = term.pending.first(where: { $0.value.grant.node == node })?.key {
+            // A change for this node is still waiting for its quorum: answer this request when it completes.
+            term.pending[stamp]?.requester = node
+            term.pending[stamp]?.requestID = requestID
+            term.pending[stamp]?.requesterTold = false
+            term.pending[stamp]?.deadline = now + settings.proposalTimeout
+            return
+        }
         let inUseByOthers = ledger.total { $0 != node }
         if let held, held.node == node {
             // A reclaim after a takeover: confirm what the ledger already knows, or rebuild it.
             if let known = ledger.grants[node], known.stamp >= held.stamp {
-                answer(node, requestID, known.cores > 0 ? .granted(known) : .released(known), in: &term)
+                answer(node, requestID, known.cores > 0 ? .granted(known) : .released(known), in: &term, now: now)
                 return
             }
             guard inUseByOthers + held.cores <= terms.maxCores else {
@@ -40,7 +48,7 @@ extension LicensingNode {
             return
         }
         if let current = ledger.grants[node], current.cores == cores {
-            answer(node, requestID, .granted(current), in: &term)   // already holds exactly this
+            answer(node, requestID, .granted(current), in: &term, now: now)   // already holds exactly this
             return
         }
         guard inUseByOthers + cores <= terms.maxCores else {
@@ -77,7 +85,8 @@ extension LicensingNode {
         ledger.merge(grant)
         if grant.node == id { ownLedgerEntryChanged(grant, now: now) }
         var change = PendingChange(grant: grant, requester: requester, requestID: requestID, acks: [id],
-                                   deadline: now + settings.proposalTimeout)
+                                   deadline: now + settings.proposalTimeout,
+                                   nextRetransmit: now + settings.proposalTimeout.scaled(by: 0.5))
         if policy == .majority, quorum > 1 {
             for server in eligibleServers() where server != id {
                 send(.replicate(term.epoch, grant), to: server)
@@ -118,18 +127,18 @@ extension LicensingNode {
         outbox.append(.publish(LedgerPayloads.payload(for: change.grant), urgent: true))
         let outcome: LicensingMessage.Outcome = change.grant.cores > 0 ? .granted(change.grant) : .released(change.grant)
         emit(change.grant.cores > 0 ? .granted(change.grant) : .released(change.grant), now: now)
-        if let requester = change.requester { answer(requester, change.requestID, outcome, in: &term) }
+        if let requester = change.requester { answer(requester, change.requestID, outcome, in: &term, now: now) }
     }
 
     mutating func refuse(_ node: NodeID, _ requestID: UInt64, _ refusal: Refusal, in term: inout Term, now: Instant) {
-        answer(node, requestID, .refused(refusal), in: &term)
+        answer(node, requestID, .refused(refusal), in: &term, now: now)
         emit(.refused(node: node, refusal), now: now)
     }
 
-    mutating func answer(_ node: NodeID, _ requestID: UInt64, _ outcome: LicensingMessage.Outcome, in term: inout Term) {
+    mutating func answer(_ node: NodeID, _ requestID: UInt64, _ outcome: LicensingMessage.Outcome, in term: inout Term, now: Instant) {
         term.answered[node] = (requestID, outcome)
         if node == id {
-            handleReply(requestID: requestID, outcome: outcome, from: id, now: nil)
+            handleReply(requestID: requestID, outcome: outcome, from: id, now: now)
         } else {
             send(.reply(requestID: requestID, outcome: outcome), to: node)
         }

@@ -72,12 +72,17 @@ public struct LicensingNode: Sendable {
         var answered: [NodeID: (requestID: UInt64, outcome: LicensingMessage.Outcome)] = [:]
     }
 
+    /// A ledger change waiting for a majority of the servers to hold it (policy `majority`).
     struct PendingChange: Sendable {
         var grant: Grant
         var requester: NodeID?
         var requestID: UInt64
         var acks: Set<NodeID>
+        /// When the requester is told there is no quorum (the change stays pending and keeps being
+        /// sent: it completes, and is published, as soon as enough servers hold it).
         var deadline: Instant
+        var requesterTold = false
+        var nextRetransmit: Instant
     }
 
     struct PendingRequest: Sendable {
@@ -89,9 +94,13 @@ public struct LicensingNode: Sendable {
         var deadline: Instant
     }
 
+    /// - Parameter requestIDBase: where this life's request IDs start. The authority answers a repeated
+    ///   request ID with its cached answer, so a restarted node must not reuse its previous life's IDs:
+    ///   the runtime passes a random value, the simulator a seeded one.
     public init(id: NodeID, mac: UInt64, terms: LicenseTerms?, licenseValid: Bool,
-                settings: LicensingSettings = LicensingSettings()) throws(SettingsError) {
+                settings: LicensingSettings = LicensingSettings(), requestIDBase: UInt64 = 1) throws(SettingsError) {
         try settings.validate()
+        self.nextRequestID = max(1, requestIDBase)
         self.id = id
         self.mac = mac
         self.terms = terms
@@ -124,7 +133,9 @@ public struct LicensingNode: Sendable {
         case .follower: break
         case .candidate(let candidacy): consider(candidacy.deadline)
         case .authority(let term):
-            for change in term.pending.values { consider(change.deadline) }
+            for change in term.pending.values {
+                consider(change.requesterTold ? change.nextRetransmit : min(change.deadline, change.nextRetransmit))
+            }
             consider(nextReleaseDue)
         }
         return deadline
@@ -246,17 +257,40 @@ public struct LicensingNode: Sendable {
                 reconsider(now: now)   // proposes again if we are still the one
             }
         case .authority(var term):
-            let expired = term.pending.filter { now >= $0.value.deadline }
-            for (stamp, change) in expired {
-                term.pending[stamp] = nil
-                if let requester = change.requester {
-                    let refusal = Refusal.noQuorum(reached: change.acks.count, needed: quorum)
-                    answer(requester, change.requestID, .refused(refusal), in: &term)
-                    emit(.refused(node: requester, refusal), now: now)
+            for stamp in term.pending.keys.sorted() {
+                guard var change = term.pending[stamp] else { continue }
+                if now >= change.nextRetransmit {
+                    // Datagrams get lost: ask the servers that have not acknowledged again.
+                    change.nextRetransmit = now + settings.proposalTimeout.scaled(by: 0.5)
+                    for server in eligibleServers() where !change.acks.contains(server) {
+                        send(.replicate(term.epoch, change.grant), to: server)
+                    }
                 }
+                if now >= change.deadline, !change.requesterTold {
+                    change.requesterTold = true
+                    if let requester = change.requester {
+                        let refusal = Refusal.noQuorum(reached: change.acks.count, needed: quorum)
+                        answer(requester, change.requestID, .refused(refusal), in: &term, now: now)
+                        emit(.refused(node: requester, refusal), now: now)
+                    }
+                }
+                term.pending[stamp] = change
             }
             role = .authority(term)
             releaseDepartedHolders(now: now)
+        }
+        return flush()
+    }
+
+    /// This node is leaving the cluster: it stops serving at once, so it gives up its grant locally
+    /// (the authority returns the cores when it hears of the departure) and stops acting as authority.
+    public mutating func leaving(now: Instant) -> [LicensingDirective] {
+        request = nil
+        if case .authority(let term) = role { stepDown(from: term.epoch, newer: term.epoch, now: now) }
+        role = .follower
+        if ownGrant != nil {
+            ownGrant = nil
+            emit(.ownGrantLost(reason: "this node left the cluster"), now: now)
         }
         return flush()
     }

@@ -58,6 +58,8 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
         case granted(Grant)
         case released(Grant)
         case refused(node: NodeID, Refusal)
+        /// The authority (`from`) answered one of this node's acquire requests: the client's view of service.
+        case acquired(Grant, from: NodeID)
         /// This node now holds cores, or lost them (released, revoked after a partition, or refused on reclaim).
         case ownGrant(Grant)
         case ownGrantLost(reason: String)
@@ -78,6 +80,7 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
         case .granted(let grant): "granted \(grant)"
         case .released(let grant): "released \(grant)"
         case .refused(let node, let refusal): "refused \(node): \(refusal)"
+        case .acquired(let grant, let from): "acquired \(grant) from \(from)"
         case .ownGrant(let grant): "holding \(grant)"
         case .ownGrantLost(let reason): "lost grant: \(reason)"
         case .requestRefused(let refusal): "request refused: \(refusal)"

@@ -13,14 +13,14 @@ extension LicensingNode {
     /// alive, else the lowest eligible server.
     mutating func resendRequest(now: Instant) {
         guard var pending = request else { return }
-        let candidates = eligibleServers().filter { !pending.tried.contains($0) }
-        var target: NodeID?
-        if let current = authority, !pending.tried.contains(current),
-           current == id ? isAuthority : members[current]?.state == .alive {
-            target = current
-        } else {
-            target = candidates.first
+        // The established authority first (if alive), then the eligible servers lowest first; this node
+        // itself only when it is the authority. Each target that timed out is skipped until all have.
+        var candidates: [NodeID] = []
+        if let current = authority, current == id ? isAuthority : members[current]?.state == .alive {
+            candidates.append(current)
         }
+        candidates += eligibleServers()
+        let target = candidates.first { !pending.tried.contains($0) && ($0 != id || isAuthority) }
         pending.target = target
         guard let target else {
             pending.tried = []
@@ -35,13 +35,7 @@ extension LicensingNode {
         case .release: .release(requestID: pending.id)
         }
         if target == id {
-            // Served locally: we are (or are about to be) the authority.
-            if isAuthority {
-                _ = receiveLocally(message, now: now)
-            } else {
-                pending.deadline = now + settings.retryInterval
-                request = pending
-            }
+            _ = receiveLocally(message, now: now)   // we are the authority
         } else {
             send(message, to: target)
         }
@@ -69,36 +63,35 @@ extension LicensingNode {
         resendRequest(now: now)
     }
 
-    /// `now` is nil when the authority answers its own request inside another call.
-    mutating func handleReply(requestID: UInt64, outcome: LicensingMessage.Outcome, from sender: NodeID, now: Instant?) {
+    mutating func handleReply(requestID: UInt64, outcome: LicensingMessage.Outcome, from sender: NodeID, now: Instant) {
         guard let pending = request, pending.id == requestID else { return }
-        let at = now ?? Instant.zero
         switch outcome {
         case .granted(let grant):
             request = nil
             lastRefusal = nil
             ledger.merge(grant)
+            emit(.acquired(grant, from: sender), now: now)
             if ownGrant == nil || ownGrant!.stamp < grant.stamp || ownGrant!.cores != grant.cores {
                 ownGrant = grant
-                if now != nil { emit(.ownGrant(grant), now: at) }
+                emit(.ownGrant(grant), now: now)
             }
         case .released(let grant):
             request = nil
             ledger.merge(grant)
             if ownGrant != nil {
                 ownGrant = nil
-                if now != nil { emit(.ownGrantLost(reason: "released"), now: at) }
+                let explicit = if case .release = pending.kind { true } else { false }
+                emit(.ownGrantLost(reason: explicit ? "released" : "the authority holds this node's cores as released at \(grant.stamp)"), now: now)
             }
         case .refused(let refusal):
             request = nil
             lastRefusal = refusal
             if case .acquire(_, let held?) = pending.kind, ownGrant == held {
                 ownGrant = nil
-                if now != nil { emit(.ownGrantLost(reason: refusal.description), now: at) }
+                emit(.ownGrantLost(reason: refusal.description), now: now)
             }
-            if now != nil { emit(.requestRefused(refusal), now: at) }
+            emit(.requestRefused(refusal), now: now)
         case .notAuthority(let hint):
-            guard let now else { return }
             var retry = pending
             retry.tried.insert(sender)
             request = retry

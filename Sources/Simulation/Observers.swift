@@ -23,7 +23,8 @@ extension Simulator {
         }
 
         var totals = ProtocolTotals()
-        for instance in instances {
+        for node in instances {
+            let instance = node?.swim
             guard let metrics = instance?.metrics else { continue }
             totals.probes += metrics.probes
             totals.indirectProbes += metrics.indirectProbes
@@ -53,7 +54,7 @@ extension Simulator {
             converged: check ? isConverged() : nil,
             convergedSince: convergedSince?.seconds,
             membershipEvents: records.count, queueEvents: eventsProcessed,
-            traceDigest: digest.description, protocolTotals: totals)
+            traceDigest: digest.description, protocolTotals: totals, licensing: licensingReport())
     }
 
     /// Indices of suspicion and death records, grouped by the accused node.

@@ -1,4 +1,5 @@
 import SWIM
+import Licensing
 
 /// Everything that defines one simulated run. The same scenario (seed included) gives the same run.
 ///
@@ -26,8 +27,10 @@ public struct Scenario: Hashable, Sendable {
     /// Check convergence at this interval and report when the cluster last became converged.
     /// Costs O(n^2) per check: meant for small and medium clusters.
     public var convergenceCheckInterval: Duration?
-    /// Metadata every node announces.
+    /// Metadata every node announces (replaced by the licensing advert when there is a license).
     public var metadata: [UInt8] = []
+    /// A license, and clients using it: the licensing layer runs on every node.
+    public var licensing: LicensingScenario?
 
     public init(nodeCount: Int, settings: Settings = .lan, periods: Int, seed: UInt64) {
         self.nodeCount = nodeCount
@@ -82,6 +85,16 @@ public struct Scenario: Hashable, Sendable {
             try checkNodes(rule.to ?? [], "network.rules[\(i)].to")
         }
         try checkNodes(seedNodes ?? [], "seedNodes")
+        if let licensing {
+            do { try licensing.settings.validate() } catch { throw ScenarioError("licensing: \(error)") }
+            if licensing.servers < 1 || licensing.servers > min(nodeCount, LicenseTerms.maximumServers) {
+                throw ScenarioError("licensing.servers must be in 1...\(min(nodeCount, LicenseTerms.maximumServers)) (got \(licensing.servers))")
+            }
+            if licensing.maxCores < 1 { throw ScenarioError("licensing.maxCores must be positive") }
+            if licensing.coresPerNode < 1 { throw ScenarioError("licensing.coresPerNode must be positive") }
+            try checkNodes(licensing.clients, "licensing.clients")
+            try checkNodes(licensing.unlistedNodes, "licensing.unlistedNodes")
+        }
         for (i, fault) in faults.enumerated() {
             let name = "faults[\(i)]"
             if fault.at < .zero { throw ScenarioError("\(name).at must not be negative (got \(fault.at))") }

@@ -46,6 +46,8 @@ public struct SimulationReport: Hashable, Sendable, Codable {
     public var protocolTotals: ProtocolTotals
     /// Wall-clock seconds the run took, when the caller measured it (never part of a comparison of runs).
     public var wallSeconds: Double?
+    /// Licensing figures, when the scenario has a license.
+    public var licensing: LicensingReport?
 }
 
 public struct CrashDetection: Hashable, Sendable, Codable {

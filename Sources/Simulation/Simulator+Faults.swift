@@ -1,4 +1,5 @@
 import SWIM
+import Licensing
 
 /// Node lives and scenario faults: start, crash, restart, leave, partitions, slowness.
 extension Simulator {
@@ -18,8 +19,8 @@ extension Simulator {
             guard nodes[node].status == .running else { return }
             nodes[node].status = .leaving
             if let last = nodes[node].spans.indices.last { nodes[node].spans[last].leftAt = now }
-            if let directives = instances[node]?.leave(now: now) {
-                execute(directives, of: node, streamPeer: nil)
+            if let output = instances[node]?.leave(now: now) {
+                apply(output, of: node, streamPeer: nil)
                 scheduleTick(node)
             }
             queue.push(.action(.stop(node: node, life: nodes[node].life)), at: now + stopAfter)
@@ -33,6 +34,8 @@ extension Simulator {
             partitions.removeAll { $0.id == index }
         case .slow(let node, let delay):
             nodes[node].slowDelay = delay
+        case .licensingRound:
+            licensingRound()
         case .checkConvergence:
             if isConverged() {
                 if convergedSince == nil { convergedSince = now }
@@ -49,28 +52,33 @@ extension Simulator {
         let life = nodes[node].life
         let earlier = nodes[node].spans.compactMap(\.finalIncarnation).max()
         let seed = NodeNaming.mix(scenario.seed, UInt64(node) << 20 | UInt64(life))
+        let licensing = makeLicensingNode(for: node)
         guard let instance = try? SWIMInstance(id: NodeNaming.id(of: node), address: addresses[node],
-                                               metadata: scenario.metadata, settings: scenario.settings,
-                                               seed: seed, incarnation: incarnation) else {
+                                               metadata: licensing?.advert.metadata ?? scenario.metadata,
+                                               settings: scenario.settings, seed: seed, incarnation: incarnation) else {
             return  // cannot happen: the settings were validated with the scenario
         }
-        instances[node] = instance
+        instances[node] = ClusterNode(swim: instance, licensing: licensing)
         nodes[node].status = .running
         nodes[node].scheduledTick = .max
         nodes[node].spans.append(LifeSpan(start: now, earlierLivesIncarnation: earlier))
         if bootstrap {
-            instances[node]?.bootstrap(members: initialMembers(except: node), now: now)
+            if let output = instances[node]?.bootstrap(members: initialMembers(except: node), now: now) {
+                apply(output, of: node, streamPeer: nil)
+            }
         } else {
             let seeds = seedAddresses.filter { $0 != addresses[node] }
-            if let directives = instances[node]?.join(seeds: seeds, now: now) {
-                execute(directives, of: node, streamPeer: nil)
+            if let output = instances[node]?.join(seeds: seeds, now: now) {
+                apply(output, of: node, streamPeer: nil)
             }
         }
+        licensingLifeStarted(node)
         scheduleTick(node)
     }
 
     func endLife(of node: Int, status: NodeStatus) {
-        let incarnation = instances[node]?.myself.incarnation
+        let incarnation = instances[node]?.swim.myself.incarnation
+        licensingLifeEnded(node)
         if let last = nodes[node].spans.indices.last {
             nodes[node].spans[last].end = now
             nodes[node].spans[last].endedByCrash = status == .crashed
@@ -87,7 +95,7 @@ extension Simulator {
         members.reserveCapacity(nodeCount - 1)
         for other in 0..<nodeCount where other != node && initialNodes[other] {
             members.append(Member(id: NodeNaming.id(of: other), address: addresses[other], incarnation: 0,
-                                  state: .alive, metadata: scenario.metadata))
+                                  state: .alive, metadata: initialMetadata(of: other)))
         }
         return members
     }

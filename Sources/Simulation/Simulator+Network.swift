@@ -1,7 +1,14 @@
 import SWIM
+import Licensing
 
 /// Carrying messages: directives in, queued deliveries out, and their arrival at the other end.
 extension Simulator {
+    /// Carries out what a node asked for, and records what its licensing layer reported.
+    func apply(_ output: ClusterNode.Output, of node: Int, streamPeer: Int?) {
+        execute(output.directives, of: node, streamPeer: streamPeer)
+        if !output.licensingEvents.isEmpty { recordLicensing(output.licensingEvents, at: node) }
+    }
+
     /// Carries out what an instance asked for. `streamPeer` is set while handling a message that
     /// came over a stream and expects its answer on that stream (a stream ping's ack).
     func execute(_ directives: [Directive], of node: Int, streamPeer: Int?) {
@@ -125,8 +132,8 @@ extension Simulator {
         // A stream ping is answered on its stream; so is a push-pull request (through replyPushPull).
         var streamPeer: Int?
         if overStream, case .ping = message { streamPeer = sender }
-        guard let directives = instances[receiver]?.receive(message, from: addresses[sender], now: now) else { return }
-        execute(directives, of: receiver, streamPeer: streamPeer)
+        guard let output = instances[receiver]?.receive(message, from: addresses[sender], now: now) else { return }
+        apply(output, of: receiver, streamPeer: streamPeer)
         scheduleTick(receiver)
     }
 }

@@ -1,4 +1,5 @@
 import SWIM
+import Licensing
 
 /// Runs a whole cluster of `SWIMInstance`s on a virtual clock over a simulated network.
 ///
@@ -43,7 +44,9 @@ public final class Simulator {
     public var onApplicationMessage: ((_ node: Int, _ message: AppMessage, _ from: Int?, _ at: Instant) -> Void)?
 
     var queue = EventQueue<SimulationEvent>()
-    var instances: [SWIMInstance?]
+    var tracker: LicensingTracker
+    /// One composed node (SWIM, plus licensing when the scenario has a license) per index.
+    var instances: [ClusterNode?]
     var nodes: [NodeRuntime]
     let addresses: [Address]
     var random: SeededGenerator
@@ -58,8 +61,9 @@ public final class Simulator {
         self.scenario = scenario
         let count = scenario.nodeCount
         endTime = .zero + scenario.duration
-        instances = [SWIMInstance?](repeating: nil, count: count)
+        instances = [ClusterNode?](repeating: nil, count: count)
         nodes = [NodeRuntime](repeating: NodeRuntime(), count: count)
+        tracker = LicensingTracker(nodeCount: scenario.licensing == nil ? 0 : count)
         addresses = (0..<count).map(NodeNaming.address(of:))
         random = SeededGenerator(seed: NodeNaming.mix(scenario.seed, UInt64.max))
         defaultLink = LinkModel(scenario.network.link)
@@ -96,6 +100,9 @@ public final class Simulator {
                 if let until { queue.push(.action(.slow(node: node, delay: 0)), at: .zero + until) }
             }
         }
+        if scenario.licensing != nil {
+            queue.push(.action(.licensingRound), at: .zero + .milliseconds(1))
+        }
         if let interval = scenario.convergenceCheckInterval {
             queue.push(.action(.checkConvergence), at: .zero + interval)
         }
@@ -110,6 +117,7 @@ public final class Simulator {
             now = popped.time
             eventsProcessed &+= 1
             handle(popped.payload)
+            if scenario.licensing != nil { checkLicensingInvariants() }
         }
         if time > now { now = time }
     }
@@ -120,7 +128,12 @@ public final class Simulator {
     // MARK: - Inspection
 
     public func instance(_ node: Int) -> SWIMInstance? {
-        instances.indices.contains(node) ? instances[node] : nil
+        instances.indices.contains(node) ? instances[node]?.swim : nil
+    }
+
+    /// The node's licensing state machine, when the scenario has a license.
+    public func licensing(_ node: Int) -> LicensingNode? {
+        instances.indices.contains(node) ? instances[node]?.licensing : nil
     }
 
     public func status(of node: Int) -> NodeStatus {
@@ -139,7 +152,7 @@ public final class Simulator {
     public func isConverged() -> Bool {
         let live = liveNodes
         for observer in live {
-            guard let instance = instances[observer] else { return false }
+            guard let instance = instances[observer]?.swim else { return false }
             for other in live where other != observer {
                 guard instance.member(NodeNaming.id(of: other))?.state == .alive else { return false }
             }
@@ -151,7 +164,7 @@ public final class Simulator {
     /// confirmed the crash?").
     public func liveNodes(notSeeing node: Int, as state: MemberState) -> [Int] {
         let id = NodeNaming.id(of: node)
-        return liveNodes.filter { $0 != node && instances[$0]?.member(id)?.state != state }
+        return liveNodes.filter { $0 != node && instances[$0]?.swim.member(id)?.state != state }
     }
 
     // MARK: - Event dispatch
@@ -173,8 +186,8 @@ public final class Simulator {
         // Stale ticks (an earlier life, or a deadline that has since moved) are simply ignored.
         guard nodes[node].life == life, nodes[node].status.isUp, nodes[node].scheduledTick == now.nanoseconds else { return }
         nodes[node].scheduledTick = .max
-        guard let directives = instances[node]?.tick(now: now) else { return }
-        execute(directives, of: node, streamPeer: nil)
+        guard let output = instances[node]?.tick(now: now) else { return }
+        apply(output, of: node, streamPeer: nil)
         scheduleTick(node, afterTick: true)
     }
 
@@ -197,7 +210,7 @@ public final class Simulator {
     }
 }
 
-extension SWIMInstance {
+extension ClusterNode {
     /// `nextDeadline`, read through a mutating access: reading it through `instances[i]?` would copy
     /// the whole instance (retaining every table) on each call, which profiling showed to be a fifth
     /// of the run time; an in-place access borrows it.
@@ -224,6 +237,7 @@ enum FaultAction {
     case heal(faultIndex: Int)
     case slow(node: Int, delay: Int64)
     case checkConvergence
+    case licensingRound
 }
 
 struct CompiledLinkRule {
