@@ -106,11 +106,12 @@ struct HTTPConnectionSession {
         return HTTPParseError(.timedOut, "the \(part) did not arrive within \(formatSeconds(timeout.seconds)); send the whole request at once")
     }
 
-    /// Writes within the write timeout and counts the response; false when the connection is unusable.
+    /// Counts the response, then writes it within the write timeout; false when the connection is
+    /// unusable. Counted first so that a client holding the answer always finds it in the metrics.
     private func write(_ bytes: [UInt8], status: HTTPStatus, on socket: HTTPConnectionSocket) -> Bool {
+        metrics.responseSent(status)
         switch socket.write(bytes, deadline: Deadline(after: configuration.writeTimeout)) {
         case .written:
-            metrics.responseSent(status)
             return true
         case .timedOut:
             metrics.writeTimeout()

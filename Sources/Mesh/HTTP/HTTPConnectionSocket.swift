@@ -79,9 +79,10 @@ struct HTTPConnectionSocket {
 
     /// After an error answer: stop sending, then read and discard what the client is still sending
     /// (a body we refused, pipelined requests) until it closes, `deadline` passes, `maxBytes` have been
-    /// thrown away, or the server stops. Closing with unread data makes the kernel send a reset, which
-    /// can destroy our answer in the client's receive buffer before it is read.
-    func drainBeforeClose(deadline: Deadline, maxBytes: Int = 1 << 20) {
+    /// thrown away, or the server stops. Closing with unread data makes the kernel send a reset: a
+    /// client still busy sending its refused body then fails with "connection reset" and never reads
+    /// our answer. The deadline is the real bound; the byte cap only stops a fast endless sender.
+    func drainBeforeClose(deadline: Deadline, maxBytes: Int = 16 << 20) {
         _ = shutdown(descriptor, Int32(SHUT_WR))
         var sink = [UInt8](repeating: 0, count: 16 * 1024)
         var discarded = 0

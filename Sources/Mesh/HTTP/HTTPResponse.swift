@@ -54,7 +54,7 @@ public struct HTTPResponse: Sendable {
     /// The bytes on the wire. `closing`: the connection ends after this response. `keepAliveForHTTP10`:
     /// the client spoke HTTP/1.0 and asked for keep-alive, which HTTP/1.0 only keeps when told so.
     /// `omitBody`: answering HEAD, headers describe the body that GET would send.
-    func serialized(closing: Bool, keepAliveForHTTP10: Bool = false, omitBody: Bool = false) -> [UInt8] {
+    public func serialized(closing: Bool, keepAliveForHTTP10: Bool = false, omitBody: Bool = false) -> [UInt8] {
         var text = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
         for field in headers where Self.isSendable(field) {
             if HTTPCharacters.equalIgnoringASCIICase(field.name, "Content-Length")

@@ -9,8 +9,9 @@ public final class HTTPServerMetrics: Sendable {
         public var connectionsRejected: UInt64 = 0
         /// Connections being served right now.
         public var connectionsActive: Int = 0
-        /// Responses sent, by status class (index 1 for 1xx ... 5 for 5xx; 0 unused). Error
-        /// responses to unparseable requests count too.
+        /// Responses, by status class (index 1 for 1xx ... 5 for 5xx; 0 unused), counted as their
+        /// write begins. Error responses to unparseable requests count too; 503s to refused
+        /// connections count only in `connectionsRejected`.
         public var responsesByClass: [UInt64] = Array(repeating: 0, count: 6)
         public var parseErrors: [HTTPParseError.Kind: UInt64] = [:]
         /// Kept-alive (or fresh) connections closed for saying nothing within the idle or head timeout.
