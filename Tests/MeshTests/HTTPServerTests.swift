@@ -217,12 +217,10 @@ extension TransportTests {
         @Test func bindingToABusyPortSaysSo() throws {
             let first = try Self.start()
             defer { first.stop() }
-            #expect(throws: SocketError.self) {
+            do {
                 let second = try HTTPServer(configuration: HTTPServerConfiguration(address: first.localAddress)) { _ in .text("") }
                 second.stop()
-            }
-            do {
-                _ = try HTTPServer(configuration: HTTPServerConfiguration(address: first.localAddress)) { _ in .text("") }
+                Issue.record("a second server bound \(first.localAddress)")
             } catch {
                 #expect(error.errno == EADDRINUSE)
                 #expect(error.description.contains("already uses this port"))

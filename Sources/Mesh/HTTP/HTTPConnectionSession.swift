@@ -54,7 +54,12 @@ struct HTTPConnectionSession {
                 let bytes = response.serialized(
                     closing: closing, keepAliveForHTTP10: request.version == .http10, omitBody: request.method == "HEAD")
                 guard write(bytes, status: response.status, on: socket) else { return }
-                if closing { return }
+                if closing {
+                    // Requests pipelined past the per-connection limit are unread: drain them so that
+                    // closing does not reset the connection under the answer we just wrote.
+                    if parser.hasPartialRequest { socket.drainBeforeClose(deadline: Deadline(after: configuration.lingerTimeout)) }
+                    return
+                }
                 waiting = parser.hasPartialRequest
                     ? .head(Deadline(after: configuration.headTimeout))
                     : .idle(Deadline(after: configuration.idleTimeout))

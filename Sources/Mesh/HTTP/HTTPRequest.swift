@@ -15,7 +15,9 @@ public struct HTTPRequest: Sendable {
     public var method: String
     /// The request-target exactly as received, e.g. `/v1/members?state=alive`.
     public var target: String
-    /// The path with percent-escapes decoded (`/v1/a%20b` is `/v1/a b`). Never contains NUL.
+    /// The path with percent-escapes decoded (`/v1/a%20b` is `/v1/a b`). Never contains NUL. An
+    /// encoded slash decodes like any byte (`/v1%2Fstatus` is `/v1/status`); routing is by exact
+    /// match, so that only ever reaches an endpoint the plain spelling reaches too.
     public var path: String
     /// The query string's items in order; empty when there is none.
     public var query: [HTTPQueryItem]

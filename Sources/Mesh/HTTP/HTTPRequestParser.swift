@@ -205,23 +205,9 @@ public struct HTTPRequestParser: Sendable {
         guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }) else {
             throw HTTPParseError(.malformedRequestLine, "the request line '\(HTTPRequestTarget.printable(line))' is not 'METHOD /path HTTP/1.1' with single spaces")
         }
-        version = try Self.parseVersion(parts[2])
+        version = try HTTPRequestFraming.version(parts[2])
         method = String(decoding: parts[0], as: UTF8.self)
         target = try HTTPRequestTarget(parsing: Array(parts[1]))
-    }
-
-    static func parseVersion(_ bytes: ArraySlice<UInt8>) throws(HTTPParseError) -> HTTPVersion {
-        let text = Array(bytes)
-        let isDigit = { (byte: UInt8) in byte >= 0x30 && byte <= 0x39 }
-        guard text.count == 8, text[0..<5] == Array("HTTP/".utf8)[...], isDigit(text[5]), text[6] == UInt8(ascii: "."), isDigit(text[7]) else {
-            throw HTTPParseError(.malformedRequestLine, "'\(HTTPRequestTarget.printable(bytes))' is not an HTTP version such as HTTP/1.1")
-        }
-        switch (text[5], text[7]) {
-        case (UInt8(ascii: "1"), UInt8(ascii: "1")): return .http11
-        case (UInt8(ascii: "1"), UInt8(ascii: "0")): return .http10
-        default:
-            throw HTTPParseError(.unsupportedVersion, "\(String(decoding: text, as: UTF8.self)) is not supported; use HTTP/1.1 (or HTTP/1.0)")
-        }
     }
 
     // MARK: - From a complete head to a request
@@ -233,7 +219,7 @@ public struct HTTPRequestParser: Sendable {
             throw HTTPParseError(.invalidHost, "an HTTP/1.1 request needs a Host header (RFC 9112 3.2)")
         }
 
-        let contentLength = try Self.contentLength(headers, limits: limits)
+        let contentLength = try HTTPRequestFraming.contentLength(headers, limits: limits)
         let connection = headers.lowercasedListElements("Connection")
         let keepAlive = connection.contains("close") ? false : (version == .http11 || connection.contains("keep-alive"))
 
@@ -258,40 +244,6 @@ public struct HTTPRequestParser: Sendable {
         phase = .body
         bodyStart = scan
         return nil
-    }
-
-    /// The body's length from Content-Length; Transfer-Encoding is refused (see the kinds for why).
-    static func contentLength(_ headers: HTTPHeaders, limits: HTTPParserLimits) throws(HTTPParseError) -> Int {
-        let lengths = headers.values("Content-Length")
-        let codings = headers.lowercasedListElements("Transfer-Encoding")
-        if headers.contains("Transfer-Encoding") {
-            if !lengths.isEmpty {
-                // Both framings at once is the classic request-smuggling vector (RFC 9112 6.3 rule 3).
-                throw HTTPParseError(.invalidContentLength, "the request has both Transfer-Encoding and Content-Length")
-            }
-            if codings.last == "chunked" {
-                throw HTTPParseError(.lengthRequired, "chunked bodies are not accepted; send the body with a Content-Length header")
-            }
-            throw HTTPParseError(.invalidTransferEncoding, "Transfer-Encoding '\(codings.joined(separator: ", "))' does not end in chunked, so the body length is unknown (RFC 9112 6.3)")
-        }
-        guard let first = lengths.first else { return 0 }
-        if lengths.count > 1 {
-            let detail = Set(lengths).count == 1 ? "appears \(lengths.count) times" : "has conflicting values \(lengths.map { "'\($0)'" }.joined(separator: " and "))"
-            throw HTTPParseError(.invalidContentLength, "Content-Length \(detail); send it once")
-        }
-        let digits = Array(first.utf8)
-        guard !digits.isEmpty, digits.count <= HTTPParserLimits.maxContentLengthDigits,
-              digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(first)
-        else {
-            if !digits.isEmpty, digits.count > HTTPParserLimits.maxContentLengthDigits, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-                throw HTTPParseError(.bodyTooLarge, "the declared body is over the limit of \(limits.maxBodyBytes) bytes")
-            }
-            throw HTTPParseError(.invalidContentLength, "Content-Length '\(HTTPRequestTarget.printable(first.utf8))' is not a decimal number of bytes")
-        }
-        guard length <= limits.maxBodyBytes else {
-            throw HTTPParseError(.bodyTooLarge, "the body of \(length) bytes is over the limit of \(limits.maxBodyBytes) bytes")
-        }
-        return length
     }
 
     /// Hands out the request and drops its bytes, keeping whatever follows (the next pipelined request).
