@@ -3,6 +3,10 @@ import SWIM
 /// The report as a readable table (what `licmesh simulate` prints without --json).
 extension SimulationReport {
     public func table() -> String {
+        membershipTable() + (licensing.map { "\n" + $0.table(periodSeconds: probeIntervalSeconds) } ?? "")
+    }
+
+    func membershipTable() -> String {
         var out = ""
         let crashes = detections.count
         out += "Failure detection (\(crashes) crash\(crashes == 1 ? "" : "es"); seconds, and protocol periods in brackets)\n"
@@ -102,6 +106,29 @@ extension SimulationReport {
             while line.hasSuffix(" ") { line.removeLast() }
             out += line + "\n"
         }
+        return out
+    }
+}
+
+extension LicensingReport {
+    /// The licensing figures as a readable block.
+    public func table(periodSeconds: Double) -> String {
+        var out = "Licensing (limit \(maxCores) cores, policy \(policy))\n"
+        var rows = [["", "value"]]
+        let served = takeovers.compactMap(\.firstServedAfter).count
+        rows.append(["authority crashes", "\(takeovers.count)"])
+        if !takeovers.isEmpty {
+            rows.append(["crash -> first acquire served by the new authority (median)",
+                         SimulationReport.cell(takeoverTime.median, takeoverTime.medianPeriods) + " (\(served)/\(takeovers.count) served)"])
+            rows.append(["  max", SimulationReport.cell(takeoverTime.max, takeoverTime.maxPeriods)])
+        }
+        rows.append(["validations (failed)", "\(validations) (\(failedValidations))"])
+        rows.append(["grants answered / refusals", "\(grants) / \(refusals)"])
+        rows.append(["most cores held by live nodes", "\(maxHeldCores)" + (maxExcess > 0 ? " (excess \(maxExcess))" : "")])
+        rows.append(["epochs started", "\(epochs)"])
+        rows.append(["invariant violations", "\(invariantViolations) (over limit: \(overLimitSteps) steps, lost grants: \(lostGrants))"])
+        rows.append(["ledgers equal at the end", ledgersConverged ? "yes" : "no"])
+        out += SimulationReport.render(rows, rightAligned: [1])
         return out
     }
 }

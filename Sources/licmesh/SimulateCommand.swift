@@ -1,6 +1,7 @@
 import Foundation
 import SWIM
 import Simulation
+import Licensing
 
 /// `licmesh simulate`: one deterministic run of a whole cluster, with failure-detection figures.
 let simulateCommand = Command(
@@ -22,6 +23,13 @@ let simulateCommand = Command(
         .value("--one-way", "SPEC", "One-way cut: datagrams from A to B dropped, same SPEC form.", repeatable: true),
         .value("--slow", "NODE:MS[@FROM-UNTIL]", "Hand a node its messages MS late, e.g. 4:300@10-50.", repeatable: true),
         .flag("--encrypted", "Count the encryption envelope (28 bytes) in every message's size."),
+        .value("--license-servers", "N", "Run the licensing layer: nodes 0...N-1 are the license servers (node 0 the preferred authority)."),
+        .value("--max-cores", "N", "With a license: the cluster-wide core limit (default 2 x nodes)."),
+        .value("--cores", "N", "With a license: cores each node asks for (default 2)."),
+        .value("--policy", "NAME", "With a license: majority or available (default: majority with 3+ servers)."),
+        .value("--client", "NODE", "With a license: a node that acquires in a loop every 100 ms (default: the last node).", repeatable: true),
+        .value("--crash-authority", "PERIOD", "With a license: crash node 0 (the authority) at this period.", repeatable: true),
+        .flag("--trace-licensing", "With a license: print every licensing event (authority changes, grants, refusals)."),
         .flag("--json", "Print the report as JSON instead of tables."),
     ],
     discussion: """
@@ -78,6 +86,38 @@ func runSimulate(_ arguments: ParsedArguments) throws -> Int32 {
     try parse("--slow") { (spec) throws(FaultSpecError) in
         try FaultSpec.slow(spec, nodeCount: nodes, probeInterval: interval)
     }
+    if let serversText = arguments.string("--license-servers") {
+        guard let servers = Int(serversText), servers >= 1, servers <= min(nodes, LicenseTerms.maximumServers) else {
+            throw arguments.malformed("--license-servers", serversText, "a number of servers in 1...\(min(nodes, LicenseTerms.maximumServers))")
+        }
+        let cores = try arguments.int("--cores", default: 2, range: 1...1_000_000)
+        let maxCores = try arguments.int("--max-cores", default: 2 * nodes, range: 1...Int(Int32.max))
+        var policy: PartitionPolicy?
+        if let name = arguments.string("--policy") {
+            guard let chosen = PartitionPolicy(rawValue: name) else { throw arguments.malformed("--policy", name, "majority or available") }
+            policy = chosen
+        }
+        var licensing = LicensingScenario(servers: servers, maxCores: maxCores, coresPerNode: cores, policy: policy)
+        licensing.clients = try arguments.strings("--client").map { text in
+            guard let node = Int(text), node >= 0, node < nodes else {
+                throw arguments.malformed("--client", text, "a node number in 0...\(nodes - 1)")
+            }
+            return node
+        }
+        if licensing.clients.isEmpty { licensing.clients = [nodes - 1] }
+        scenario.licensing = licensing
+        for text in arguments.strings("--crash-authority") {
+            guard let period = Int(text), period >= 0, period < periods else {
+                throw arguments.malformed("--crash-authority", text, "a period in 0...\(periods - 1)")
+            }
+            scenario.faults.append(Fault(at: interval * period, .crash(node: 0)))
+        }
+    } else {
+        for flag in ["--max-cores", "--cores", "--policy", "--client", "--crash-authority"] where !arguments.strings(flag).isEmpty {
+            throw UsageError(message: "\(flag) needs --license-servers", command: arguments.commandPath)
+        }
+    }
+
     // Crashes after a warm-up, early enough that even the longest suspicion timeout ends in the run.
     let earliest = min(10, periods / 4)
     let latest = max(earliest + 1, periods / 2)
@@ -106,6 +146,13 @@ func runSimulate(_ arguments: ParsedArguments) throws -> Int32 {
               + (scenario.faults.isEmpty ? "" : "; \(scenario.faults.count) scheduled faults"))
         print("")
         print(report.table(), terminator: "")
+        if arguments.flag("--trace-licensing") {
+            print("\nLicensing events")
+            for record in simulator.licensingRecords {
+                if case .acquired = record.event.kind { continue }   // one per client request: too many to list
+                print("  node \(record.node): \(record.event)")
+            }
+        }
         let wall = report.wallSeconds ?? 0
         let rate = wall > 0 ? Double(report.queueEvents) / wall : 0
         print("Wall time: \(SimulationReport.fixed(wall, 2)) s (\(SimulationReport.fixed(rate / 1e6, 2)) M events/s)")
