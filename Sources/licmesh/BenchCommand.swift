@@ -4,7 +4,28 @@ import Benchmarks
 let benchCommand = Command(
     name: "bench",
     summary: "Run a benchmark and write its figures to a results folder.",
-    subcommands: [benchSimCommand]
+    subcommands: [benchSimCommand, benchTakeoverSimCommand]
+)
+
+let benchTakeoverSimCommand = Command(
+    name: "takeover-sim",
+    summary: "Authority takeover in the simulator over many seeds: takeover time, failed validations, invariants.",
+    options: [
+        .value("--nodes", "N", "Cluster size (default 10)."),
+        .value("--servers", "N", "License servers (default 3)."),
+        .value("--seeds", "N", "Runs, one seed each (default 200)."),
+        .value("--profile", "NAME", "Protocol settings: lan (default), wan or local."),
+        .value("--results", "DIR", "Folder for bench-takeover-sim.json (default results)."),
+    ],
+    run: { arguments in
+        let nodes = try arguments.int("--nodes", default: 10, range: 3...1_000)
+        let servers = try arguments.int("--servers", default: 3, range: 1...min(nodes, 255))
+        let seeds = try arguments.int("--seeds", default: 200, range: 1...100_000)
+        _ = try TakeoverSimulationBenchmark.run(nodes: nodes, servers: servers, seeds: seeds,
+                                                profile: arguments.string("--profile") ?? "lan",
+                                                resultsDirectory: arguments.string("--results") ?? "results") { print($0) }
+        return 0
+    }
 )
 
 let benchSimCommand = Command(
