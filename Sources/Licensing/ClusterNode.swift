@@ -37,8 +37,8 @@ public struct ClusterNode: Sendable {
         swim.bootstrap(members: members, now: now)
         var output = Output()
         if licensing != nil {
-            let directives = licensing!.updateMembership(swim.members, now: now)
-            absorb(directives, into: &output, now: now)
+            absorb(licensing!.updateMembership(swim.members, now: now), into: &output, now: now)
+            absorb(licensing!.membershipSynced(now: now), into: &output, now: now)
         }
         return output
     }
@@ -90,6 +90,9 @@ public struct ClusterNode: Sendable {
     mutating func drive(now: Instant, _ call: (inout SWIMInstance) -> [Directive]) -> Output {
         var output = Output()
         var fresh = call(&swim)
+        if licensing?.isSynced == false, swim.isJoined {
+            fresh += actions(for: licensing!.membershipSynced(now: now), output: &output).flatMap { swim.perform($0, now: now) }
+        }
         var rounds = 0
         while !fresh.isEmpty {
             output.directives += fresh

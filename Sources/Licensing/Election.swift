@@ -46,7 +46,7 @@ extension LicensingNode {
         let expected = expectedAuthority
         switch role {
         case .follower:
-            if expected == id { propose(now: now, after: highestEpochSeen) }
+            if expected == id, isSynced { propose(now: now, after: highestEpochSeen) }
         case .candidate:
             if expected != id { role = .follower }
         case .authority(let term):

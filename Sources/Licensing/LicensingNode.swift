@@ -28,6 +28,10 @@ public struct LicensingNode: Sendable {
     /// Why this node's last request was refused, for validation messages.
     public internal(set) var lastRefusal: Refusal?
     public internal(set) var mismatch: [ServerLicense] = []
+    /// The membership layer has completed a full-state exchange since this node started, so this
+    /// node's ledger replica holds what the cluster knows. Until then it never proposes an epoch: a
+    /// restarted server must not take over from an empty ledger.
+    public internal(set) var isSynced = false
 
     var members: [NodeID: MemberView] = [:]
     var promised = Epoch.none
@@ -37,6 +41,8 @@ public struct LicensingNode: Sendable {
     var nextRequestID: UInt64 = 1
     var outbox: [LicensingDirective] = []
     var noAuthorityReported = false
+    /// The grant a previous life held (restored), to be confirmed by the authority before use.
+    var heldForReclaim: Grant?
 
     struct MemberView: Sendable {
         var state: MemberState
@@ -233,9 +239,38 @@ public struct LicensingNode: Sendable {
         return flush()
     }
 
+    /// What a server must keep across a restart (the agent writes it to its data directory): the
+    /// epoch it promised, so it never promises an older one again, and its ledger replica, so a
+    /// majority of freshly restarted servers cannot start an epoch from empty ledgers. The own grant
+    /// is kept only to be confirmed again: a restarted node re-acquires before it validates.
+    public var durableState: LicensingDurableState {
+        LicensingDurableState(epoch: epoch, authority: authority, promised: promised,
+                              grants: ledger.grants.values.sorted { $0.node < $1.node }, ownGrant: ownGrant ?? heldForReclaim)
+    }
+
+    /// Restores what a previous life saved. Call before anything else.
+    public mutating func restore(_ state: LicensingDurableState) {
+        for grant in state.grants { ledger.merge(grant) }
+        epoch = max(epoch, state.epoch)
+        authority = state.authority
+        promised = max(promised, state.promised, state.epoch)
+        heldForReclaim = state.ownGrant.flatMap { $0.node == id && $0.cores > 0 ? $0 : nil }
+    }
+
+    /// The membership layer finished its first full-state exchange (or this node started the cluster).
+    public mutating func membershipSynced(now: Instant) -> [LicensingDirective] {
+        guard !isSynced else { return [] }
+        isSynced = true
+        reconsider(now: now)
+        return flush()
+    }
+
     /// Asks the authority for `cores` (the configured count when nil). Answered later through events.
+    /// After a restart, the first request asks to confirm the grant the previous life held.
     public mutating func acquire(cores: Int? = nil, now: Instant) -> [LicensingDirective] {
-        startRequest(.acquire(cores: cores ?? settings.requestedCores, held: nil), now: now)
+        let held = heldForReclaim
+        heldForReclaim = nil
+        startRequest(.acquire(cores: held?.cores ?? cores ?? settings.requestedCores, held: held), now: now)
         return flush()
     }
 
@@ -347,4 +382,21 @@ public func formatUnixDate(_ unixSeconds: Int64) -> String {
     let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
     func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
     return "\(year)-\(two(month))-\(two(day))"
+}
+
+/// What a licensing node keeps across restarts (see `LicensingNode.durableState`).
+public struct LicensingDurableState: Hashable, Sendable {
+    public var epoch: Epoch
+    public var authority: NodeID?
+    public var promised: Epoch
+    public var grants: [Grant]
+    public var ownGrant: Grant?
+
+    public init(epoch: Epoch, authority: NodeID?, promised: Epoch, grants: [Grant], ownGrant: Grant?) {
+        self.epoch = epoch
+        self.authority = authority
+        self.promised = promised
+        self.grants = grants
+        self.ownGrant = ownGrant
+    }
 }

@@ -6,11 +6,11 @@ public struct Settings: Hashable, Sendable {
     /// Time between the starts of two probes. Each member probes one other member per interval, so
     /// this sets both the detection speed (SWIM's expected first detection is e/(e-1) = 1.58
     /// intervals) and the idle traffic (one ping and one ack per member per interval).
-    public var probeInterval: Duration = .seconds(1)
+    public var probeInterval: Duration = .milliseconds(500)
 
     /// How long a direct ping waits for its ack before asking others to probe indirectly.
     /// Must exceed the network's round trip with room to spare; on a LAN half a second is generous.
-    public var probeTimeout: Duration = .milliseconds(500)
+    public var probeTimeout: Duration = .milliseconds(200)
 
     /// Members asked to probe indirectly when a direct ping goes unanswered (SWIM's k). Three tolerates
     /// a lossy path to the target without flooding it.
@@ -23,7 +23,7 @@ public struct Settings: Hashable, Sendable {
     /// The suspicion timeout's floor is `suspicionMultiplier * log10(max(n, 10)) * probeInterval`:
     /// time for a suspected member to hear of it and refute, growing slowly with cluster size
     /// because dissemination takes O(log n) periods.
-    public var suspicionMultiplier: Double = 4
+    public var suspicionMultiplier: Double = 0.5
 
     /// Independent confirmations after which the suspicion timeout reaches its floor (Lifeguard's K).
     /// In clusters too small to provide them, `n - 2` (every other possible suspecter) is expected.
@@ -76,7 +76,7 @@ public struct Settings: Hashable, Sendable {
 
     /// Members sent a gossip message at once when a suspicion, death or departure is first heard, so
     /// urgent news does not wait for the next probe to travel. Zero sends it by piggyback only.
-    public var urgentGossipFanout: Int = 3
+    public var urgentGossipFanout: Int = 5
 
     public init() {}
 

@@ -19,8 +19,11 @@ struct LicensingTracker {
     var epochs: Set<UInt32> = []
     var takeovers: [Takeover] = []
     var pendingTakeovers: [(index: Int, crashedNode: NodeID, at: Instant)] = []
+    /// What each node's data directory holds (its licensing state when its last life ended).
+    var durable: [LicensingDurableState?]
 
     init(nodeCount: Int) {
+        durable = [LicensingDurableState?](repeating: nil, count: nodeCount)
         held = [Int](repeating: 0, count: nodeCount)
         everHeld = [Bool](repeating: false, count: nodeCount)
     }
@@ -36,10 +39,14 @@ public struct LicensingRecord: Hashable, Sendable {
 extension Simulator {
     func makeLicensingNode(for node: Int) -> LicensingNode? {
         guard let licensing = scenario.licensing else { return nil }
-        return try? LicensingNode(id: NodeNaming.id(of: node), mac: LicensingScenario.mac(of: node),
-                                  terms: licensing.terms(nodeCount: nodeCount), licenseValid: true,
-                                  settings: licensing.settings,
-                                  requestIDBase: NodeNaming.mix(scenario.seed, UInt64(node) << 24 | UInt64(nodes[node].life)) >> 1)
+        guard var fresh = try? LicensingNode(id: NodeNaming.id(of: node), mac: LicensingScenario.mac(of: node),
+                                             terms: licensing.terms(nodeCount: nodeCount), licenseValid: true,
+                                             settings: licensing.settings,
+                                             requestIDBase: NodeNaming.mix(scenario.seed, UInt64(node) << 24 | UInt64(nodes[node].life)) >> 1)
+        else { return nil }
+        // Agents keep their licensing state in their data directory; a restart picks it up.
+        if licensing.persistentState, let saved = tracker.durable[node] { fresh.restore(saved) }
+        return fresh
     }
 
     /// The metadata a node announces (its licensing advert when the scenario has a license).
@@ -69,6 +76,7 @@ extension Simulator {
         }
         tracker.liveHeld -= tracker.held[node]
         tracker.held[node] = 0
+        tracker.durable[node] = instances[node]?.licensing?.durableState
     }
 
     func recordLicensing(_ events: [LicensingEvent], at node: Int) {

@@ -182,6 +182,7 @@ import SWIM
         let none = try LicensingNode(id: NodeID(1), mac: 1, terms: nil, licenseValid: false)
         #expect(none.validate(unixTime: 1_500).message.contains("No license is installed"))
         _ = node.updateMembership([], now: .zero)
+        _ = node.membershipSynced(now: .zero)
         _ = node.acquire(cores: 2, now: .zero)
         #expect(node.validate(feature: "batch", unixTime: 1_500).isAllowed, "a single server grants itself")
     }

@@ -57,6 +57,11 @@ struct LicensingHarness {
         }
         settle()
         antiEntropy()
+        for id in nodes.keys.sorted() where alive.contains(id) {
+            let out = nodes[id]!.membershipSynced(now: now)
+            handle(out, from: id)
+        }
+        settle()
     }
 
     /// What SWIM's push-pull does for the ledger: every node hands its epoch and grants to everyone it reaches.

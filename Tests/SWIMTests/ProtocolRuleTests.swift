@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func itStretchesTheProbeIntervalAndIsCapped() {
-        var settings = Settings.lan
+        var settings = classic
         settings.maxLocalHealthMultiplier = 3
         var swim = instance(1, knowing: (2...10).map { member($0) }, settings: settings)
         for _ in 0..<5 { _ = failOneProbe(&swim, nacks: 0) }
@@ -110,8 +110,7 @@ import Testing
 
 @Suite struct SuspicionTimeoutTests {
     @Test func timeoutShrinksFromMaximumToMinimumWithConfirmations() {
-        let settings = Settings.lan
-        var suspicion = Suspicion(incarnation: 0, by: NodeID(1), at: t0, clusterSize: 100, settings: settings)
+        var suspicion = Suspicion(incarnation: 0, by: NodeID(1), at: t0, clusterSize: 100, settings: classic)
         // floor = 4 * log10(100) * 1 s = 8 s; ceiling = 6 * floor = 48 s; k = suspicionConfirmations = 3.
         #expect(suspicion.minimum == .seconds(8))
         #expect(suspicion.maximum == .seconds(48))

@@ -4,6 +4,17 @@ let t0 = Instant(nanoseconds: 1_000_000_000)
 
 func ms(_ value: Int64) -> Duration { .milliseconds(value) }
 
+/// Fixed settings for tests that compute timings by hand, whatever the profiles' defaults become.
+let classic: Settings = {
+    var s = Settings()
+    s.probeInterval = .seconds(1)
+    s.probeTimeout = .milliseconds(500)
+    s.suspicionMultiplier = 4
+    s.suspicionMaxMultiplier = 6
+    s.suspicionConfirmations = 3
+    return s
+}()
+
 func address(_ n: UInt64) -> Address { Address("n\(n)") }
 
 func member(_ n: UInt64, _ state: MemberState = .alive, incarnation: UInt64 = 0) -> Member {
