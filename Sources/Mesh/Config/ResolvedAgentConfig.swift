@@ -305,7 +305,8 @@ extension ResolvedAgentConfig {
     }
 
     static func suggestedProfile(_ name: String) -> String? {
-        Settings.profileNames.first { editDistance($0, name.lowercased()) <= 1 }
+        let best = Settings.profileNames.map { ($0, editDistance($0, name.lowercased())) }.min { $0.1 < $1.1 }
+        return best.flatMap { $0.1 <= 2 && $0.1 < name.count ? $0.0 : nil }
     }
 
     /// The current value of a settings field as the configuration would spell it.
