@@ -11,7 +11,9 @@ final class ScratchDirectory {
     let path: String
 
     init(_ label: String = "licmesh-test") {
-        var template = Array("\(NSTemporaryDirectory())/\(label).XXXXXX".utf8CString)
+        var base = NSTemporaryDirectory()
+        while base.hasSuffix("/") { base.removeLast() }
+        var template = Array("\(base)/\(label).XXXXXX".utf8CString)
         path = template.withUnsafeMutableBufferPointer { buffer in
             mkdtemp(buffer.baseAddress!).map { String(cString: $0) } ?? "/nonexistent-mkdtemp-failed"
         }

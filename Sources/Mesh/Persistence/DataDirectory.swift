@@ -224,7 +224,8 @@ public final class DataDirectory: Sendable {
                                            : "create it for the agent's user (mkdir -m 700 \(path); chown licmesh: \(path)), or set dataDir elsewhere")
             }
             if SmallFile.kind(of: prefix) != .directory {
-                throw PersistenceError(.notADirectory, path: path, detail: "'\(prefix)' is not a directory", fix: "set dataDir to a directory path")
+                throw PersistenceError(.cannotCreate, path: path, detail: "cannot create it: '\(prefix)' is a file, not a directory",
+                                       fix: "a parent of the path is a file; set dataDir to a directory path")
             }
         }
         notices.append("created data directory \(path) (mode 700)")
