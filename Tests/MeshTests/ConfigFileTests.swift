@@ -101,6 +101,20 @@ import Wire
         for (variable, _, _) in AgentConfigFile.environmentVariables { #expect(docs.contains("`\(variable)`"), "docs mention \(variable)") }
     }
 
+    /// The example shipped with the systemd unit resolves; only its file paths are pointed at test files.
+    @Test func deployExampleConfigurationIsValid() throws {
+        let fixture = try ConfigFixture()
+        let path = #filePath.replacingOccurrences(of: "Tests/MeshTests/ConfigFileTests.swift", with: "Deploy/systemd/agent.json")
+        let file = try AgentConfigFile.load(path: path)
+        let config = try ResolvedAgentConfig.resolve(file, context: fixture.context([
+            "LICMESH_MAC": ConfigFixture.mac.description,
+            "LICMESH_GOSSIP_KEY_FILES": fixture.scratch.file("gossip.key"),
+            "LICMESH_LICENSE_FILE": fixture.scratch.file("license.lic"),
+            "LICMESH_VENDOR_PUBLIC_KEY_FILE": fixture.scratch.file("vendor.pub"),
+        ]))
+        #expect(config.clusterName == "production" && config.seeds.count == 2 && config.warnings.isEmpty)
+    }
+
     @Test func plaintextWhenExplicitlyAllowed() throws {
         let fixture = try ConfigFixture()
         let config = try fixture.resolve(["gossipKeyFiles": .null, "insecurePlaintext": true])
