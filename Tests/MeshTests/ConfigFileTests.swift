@@ -115,6 +115,27 @@ import Wire
         #expect(config.clusterName == "production" && config.seeds.count == 2 && config.warnings.isEmpty)
     }
 
+    /// The configuration inside the Kubernetes ConfigMap resolves with the environment the DaemonSet sets.
+    @Test func kubernetesConfigMapConfigurationIsValid() throws {
+        let fixture = try ConfigFixture()
+        let manifest = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/MeshTests/ConfigFileTests.swift",
+                                                                                 with: "Deploy/kubernetes/configmap.yaml"), encoding: .utf8)
+        // The block scalar under "agent.json: |", indented four spaces.
+        let lines = manifest.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "agent.json: |" })
+        let json = lines[(start + 1)...].prefix { $0.hasPrefix("    ") }.map { $0.dropFirst(4) }.joined(separator: "\n")
+        let file = try AgentConfigFile.parse(Array(json.utf8), path: "/etc/licmesh/config/agent.json")
+        #expect(file.seeds == ["licmesh-peers.licmesh.svc.cluster.local:7946"])
+        let config = try ResolvedAgentConfig.resolve(file, context: fixture.context([
+            "LICMESH_ADVERTISE": "10.0.0.5:7946",
+            "LICMESH_MAC": ConfigFixture.mac.description,
+            "LICMESH_GOSSIP_KEY_FILES": fixture.scratch.file("gossip.key"),
+            "LICMESH_LICENSE_FILE": fixture.scratch.file("license.lic"),
+            "LICMESH_VENDOR_PUBLIC_KEY_FILE": fixture.scratch.file("vendor.pub"),
+        ]))
+        #expect(config.advertise.description == "10.0.0.5:7946" && config.logFormat == .json && config.warnings.isEmpty)
+    }
+
     @Test func plaintextWhenExplicitlyAllowed() throws {
         let fixture = try ConfigFixture()
         let config = try fixture.resolve(["gossipKeyFiles": .null, "insecurePlaintext": true])
