@@ -119,7 +119,7 @@ kill_namespace_processes() {
 
 build() {
     local count="$1" index ns port
-    [[ "$count" =~ ^[0-9]+$ ]] && (( count >= 1 && count <= 250 )) || die "host count '$count' must be 1 to 250"
+    if ! [[ "$count" =~ ^[0-9]+$ ]] || (( count < 1 || count > 250 )); then die "host count '$count' must be 1 to 250"; fi
     if [[ -z "$prefix" ]]; then
         prefix="lm$(printf '%04x' $(( $$ & 0xffff )))$(printf '%02x' $(( RANDOM & 0xff )))"
     fi

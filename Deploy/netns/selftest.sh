@@ -16,7 +16,8 @@ ip netns del "lmst$$"
 # The interpreter itself, not a version manager's shim (slow to start, may depend on $HOME).
 python=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || true)
 
-export LICMESH_NETNS_PREFIX="st$(printf '%04x' $(( $$ & 0xffff )))"
+LICMESH_NETNS_PREFIX="st$(printf '%04x' $(( $$ & 0xffff )))"
+export LICMESH_NETNS_PREFIX
 root_links_before=$(ip -o link show | wc -l)
 passed=0 failed=0
 
