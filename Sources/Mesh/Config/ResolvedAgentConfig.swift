@@ -1,0 +1,353 @@
+import Glibc
+import Licensing
+import SWIM
+import Wire
+
+/// A configuration ready to run: defaults applied, environment overrides applied, addresses parsed,
+/// durations parsed, settings validated, key and license files read. Producing it binds nothing and
+/// starts nothing, so `licmesh agent` can refuse a bad configuration before touching the network.
+public struct ResolvedAgentConfig: Sendable {
+    public enum LogFormat: String, Hashable, Sendable, CaseIterable { case logfmt, json }
+    public enum LogLevel: String, Hashable, Sendable, CaseIterable { case debug, info, warn, error }
+
+    public static let defaultBind = "0.0.0.0:7946"
+    public static let defaultHTTPAddress = "127.0.0.1:7947"
+    public static let defaultClusterName = "licmesh"
+    public static let defaultDataDirectory = "/var/lib/licmesh"
+    public static let defaultProfile = "lan"
+
+    /// MAC (the license's host identity) and node ID.
+    public var identity: NodeIdentity
+    public var bind: SocketAddress
+    /// What other agents are told to reach this one at.
+    public var advertise: SocketAddress
+    /// How `advertise` was chosen, for the startup log: "configured", "the bind address", "detected on eth0".
+    public var advertiseOrigin: String
+    public var seeds: [SeedAddress]
+    public var clusterName: String
+    /// Absolute paths; the first key is the primary (sends), all are accepted.
+    public var gossipKeyFiles: [String]
+    public var insecurePlaintext: Bool
+    public var licenseFile: String
+    public var vendorPublicKeyFile: String
+    /// What the files above held when the configuration was resolved.
+    public var secrets: AgentSecrets
+    public var cores: Int
+    public var profile: String
+    /// The profile with the `settings` overrides, validated.
+    public var settings: Settings
+    /// Defaults with the `licensing` overrides and `requestedCores = cores`, validated.
+    public var licensing: LicensingSettings
+    /// Absolute path; created (mode 0700) by `DataDirectory.open`, not here.
+    public var dataDirectory: String
+    public var httpAddress: SocketAddress
+    public var logFormat: LogFormat
+    public var logLevel: LogLevel
+    /// Things that work but are probably not what was meant; the agent logs them at startup.
+    public var warnings: [String]
+    /// The file after environment overrides: what `reloadSecrets` re-reads.
+    public var file: AgentConfigFile
+
+    /// Reads, parses and resolves the configuration file at `path`.
+    public static func load(path: String, context: ConfigContext = .system()) throws(ConfigError) -> ResolvedAgentConfig {
+        try resolve(AgentConfigFile.load(path: path), context: context)
+    }
+
+    /// Re-reads the key, license and vendor key files named by this configuration (SIGHUP).
+    public func reloadSecrets() throws(ConfigError) -> AgentSecrets {
+        try AgentSecrets.load(gossipKeyFiles: gossipKeyFiles, insecurePlaintext: insecurePlaintext, licenseFile: licenseFile,
+                              vendorPublicKeyFile: vendorPublicKeyFile, sources: file.source(of:))
+    }
+
+    /// Applies the context's environment to `file`, then checks and resolves every field in
+    /// documentation order; the first problem is thrown.
+    public static func resolve(_ original: AgentConfigFile, context: ConfigContext) throws(ConfigError) -> ResolvedAgentConfig {
+        let (file, environmentWarnings) = try original.applyingEnvironment(context.environment)
+        var warnings = environmentWarnings
+        let base = context.baseDirectory ?? file.path.map(directoryName) ?? currentDirectory()
+        func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : base + "/" + path }
+        func source(_ field: String) -> ConfigSource { file.source(of: field) }
+
+        let identity = try resolveIdentity(file, sysfsRoot: context.sysfsRoot)
+        let bind = try numericAddress("bind", file.bind ?? defaultBind, example: defaultBind, source: source("bind"))
+        let (advertise, advertiseOrigin) = try resolveAdvertise(file, bind: bind, interfaces: context.interfaceAddresses)
+        if bind.ip.isLoopback && !advertise.ip.isLoopback {
+            warnings.append("bind \(bind) is a loopback address but advertise \(advertise) is not: other hosts cannot reach this agent")
+        }
+        let seeds = try resolveSeeds(file)
+        let clusterName = try resolveClusterName(file)
+
+        let insecurePlaintext = file.insecurePlaintext ?? false
+        let keyFiles = (file.gossipKeyFiles ?? []).map(absolute)
+        if insecurePlaintext && !keyFiles.isEmpty {
+            throw ConfigError(.badValue, field: "insecurePlaintext", value: "true", problem: "contradicts gossipKeyFiles, which lists \(keyFiles.count) key file(s)",
+                              fix: "remove insecurePlaintext to encrypt with the keys, or remove gossipKeyFiles to run unencrypted", source: source("insecurePlaintext"))
+        }
+        if !insecurePlaintext && keyFiles.isEmpty {
+            throw ConfigError(.plaintextNotExplicit, field: "gossipKeyFiles", value: file.gossipKeyFiles == nil ? nil : "[]",
+                              problem: "is empty, and without keys gossip travels unencrypted and unauthenticated",
+                              fix: "make a key with 'licmesh keygen-gossip --out /etc/licmesh/gossip.key' and list it in gossipKeyFiles, "
+                                  + "or set \"insecurePlaintext\": true (trusted test networks only)", source: source("gossipKeyFiles"))
+        }
+        if insecurePlaintext {
+            warnings.append("insecurePlaintext is true: gossip is neither encrypted nor authenticated; anyone on the network can join or forge membership")
+        }
+        guard let licenseText = file.licenseFile else {
+            throw ConfigError(.missingField, field: "licenseFile", problem: "is required",
+                              fix: "set \"licenseFile\" to the license your vendor sent, e.g. \"/etc/licmesh/license.lic\"", source: source("licenseFile"))
+        }
+        guard let vendorKeyText = file.vendorPublicKeyFile else {
+            throw ConfigError(.missingField, field: "vendorPublicKeyFile", problem: "is required",
+                              fix: "set \"vendorPublicKeyFile\" to the vendor's public key, e.g. \"/etc/licmesh/vendor.pub\"", source: source("vendorPublicKeyFile"))
+        }
+        let licenseFile = absolute(licenseText), vendorPublicKeyFile = absolute(vendorKeyText)
+        let secrets = try AgentSecrets.load(gossipKeyFiles: keyFiles, insecurePlaintext: insecurePlaintext, licenseFile: licenseFile,
+                                            vendorPublicKeyFile: vendorPublicKeyFile, sources: source)
+        if !secrets.license.license.allowsHost(identity.mac) {
+            warnings.append("this node's MAC \(identity.mac) is not among the hosts of license \(secrets.license.license.id): "
+                + "the node will not be licensed; set mac to the MAC the license lists for this host, or get a license that lists it")
+        }
+
+        let cores = file.cores ?? context.cpuCount
+        guard cores > 0, cores <= License.maximumCores else {
+            throw ConfigError(.badValue, field: "cores", value: String(cores), problem: cores > 0 ? "is more than any license allows" : "must be at least 1",
+                              fix: "request the cores this machine uses, e.g. \"cores\": \(max(1, context.cpuCount)), or leave it out to use the CPU count", source: source("cores"))
+        }
+
+        let profile = file.profile ?? defaultProfile
+        guard var settings = Settings.profile(named: profile) else {
+            let names = Settings.profileNames.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw ConfigError(.badProfile, field: "profile", value: "'\(quotedConfigText(profile))'", problem: "is not a settings profile",
+                              fix: "use one of \(names)" + (suggestedProfile(profile).map { "; did you mean \"\($0)\"?" } ?? ""), source: source("profile"))
+        }
+        let fileSource = ConfigSource.file(file.path)
+        try SettingsOverrides.applySWIM(file.settings ?? [:], to: &settings, source: fileSource)
+        do {
+            try settings.validate()
+        } catch {
+            let overridden = file.settings?[error.field] != nil
+            let fix = overridden
+                ? "change settings.\(error.field), or the setting it is checked against"
+                : "profile '\(profile)' gives \(error.field) = \(settingText(error.field, settings)); override it (or the setting it is checked against) in \"settings\""
+            throw ConfigError(.invalidSettings, field: "settings.\(error.field)", value: settingText(error.field, settings),
+                              problem: "is invalid: \(error.field) \(error.problem)", fix: fix, source: fileSource)
+        }
+
+        var licensing = LicensingSettings()
+        licensing.requestedCores = cores
+        try SettingsOverrides.applyLicensing(file.licensing ?? [:], to: &licensing, source: fileSource)
+        do {
+            try licensing.validate()
+        } catch {
+            throw ConfigError(.invalidSettings, field: "licensing.\(error.field)", problem: "is invalid: \(error.field) \(error.problem)",
+                              fix: "change licensing.\(error.field)", source: fileSource)
+        }
+
+        let dataText = file.dataDir ?? defaultDataDirectory
+        guard !dataText.isEmpty else {
+            throw ConfigError(.badValue, field: "dataDir", value: "''", problem: "is empty",
+                              fix: "write e.g. \"\(defaultDataDirectory)\" (a directory only this agent writes to)", source: source("dataDir"))
+        }
+        let dataDirectory = absolute(dataText)
+        switch SmallFile.kind(of: dataDirectory) {
+        case .missing, .directory: break
+        case .file, .other:
+            throw ConfigError(.badValue, field: "dataDir", value: "'\(quotedConfigText(dataDirectory, limit: 200))'", problem: "exists but is not a directory",
+                              fix: "choose a directory path, e.g. \"\(defaultDataDirectory)\"", source: source("dataDir"))
+        }
+
+        let httpAddress = try numericAddress("httpAddress", file.httpAddress ?? defaultHTTPAddress, example: defaultHTTPAddress, source: source("httpAddress"))
+        if httpAddress.port == bind.port && httpAddress.family == bind.family
+            && (httpAddress.ip == bind.ip || httpAddress.ip.isWildcard || bind.ip.isWildcard) {
+            throw ConfigError(.badAddress, field: "httpAddress", value: "'\(httpAddress)'",
+                              problem: "uses the gossip port \(bind.port), which the agent also needs over TCP for state exchange",
+                              fix: "use another port, e.g. \"127.0.0.1:\(bind.port == 7947 ? 7948 : 7947)\"", source: source("httpAddress"))
+        }
+        if !httpAddress.ip.isLoopback {
+            warnings.append("httpAddress \(httpAddress) is not a loopback address: whoever can reach it can acquire and release cores; "
+                + "keep it on 127.0.0.1 unless a firewall limits who can connect")
+        }
+
+        let logFormat = try choice("logFormat", file.logFormat, default: LogFormat.logfmt, source: source("logFormat"))
+        let logLevel = try choice("logLevel", file.logLevel, default: LogLevel.info, source: source("logLevel"))
+
+        return ResolvedAgentConfig(
+            identity: identity, bind: bind, advertise: advertise, advertiseOrigin: advertiseOrigin, seeds: seeds,
+            clusterName: clusterName, gossipKeyFiles: keyFiles, insecurePlaintext: insecurePlaintext, licenseFile: licenseFile,
+            vendorPublicKeyFile: vendorPublicKeyFile, secrets: secrets, cores: cores, profile: profile, settings: settings,
+            licensing: licensing, dataDirectory: dataDirectory, httpAddress: httpAddress, logFormat: logFormat, logLevel: logLevel,
+            warnings: warnings, file: file)
+    }
+
+    /// The effective configuration as key-value pairs for the startup log (no key material).
+    public var summary: [(key: String, value: String)] {
+        [
+            ("nodeID", identity.nodeID.description), ("mac", identity.mac.description), ("bind", bind.description),
+            ("advertise", "\(advertise) (\(advertiseOrigin))"), ("seeds", seeds.map(\.description).joined(separator: ",")),
+            ("clusterName", clusterName), ("encryption", insecurePlaintext ? "off (insecurePlaintext)" : "\(gossipKeyFiles.count) key file(s)"),
+            ("licenseFile", licenseFile), ("license", secrets.license.license.id), ("cores", String(cores)), ("profile", profile),
+            ("probeInterval", DurationText.format(settings.probeInterval)), ("probeTimeout", DurationText.format(settings.probeTimeout)),
+            ("dataDir", dataDirectory), ("httpAddress", httpAddress.description), ("logFormat", logFormat.rawValue), ("logLevel", logLevel.rawValue),
+        ]
+    }
+}
+
+// MARK: - Field by field
+
+extension ResolvedAgentConfig {
+    static func resolveIdentity(_ file: AgentConfigFile, sysfsRoot: String) throws(ConfigError) -> NodeIdentity {
+        var nodeID: NodeID?
+        if let text = file.nodeID {
+            let digits = text.hasPrefix("0x") ? text.dropFirst(2) : Substring(text)
+            guard (1...16).contains(digits.utf8.count), digits.utf8.allSatisfy({ isHexDigit($0) }), let value = UInt64(digits, radix: 16) else {
+                throw ConfigError(.badValue, field: "nodeID", value: "'\(quotedConfigText(text))'", problem: "is not a node ID (1 to 16 hex digits)",
+                                  fix: "write e.g. \"0000aabbccddeeff\", or leave it out to derive it from the MAC", source: file.source(of: "nodeID"))
+            }
+            nodeID = NodeID(value)
+        }
+        var mac: MACAddress?
+        if let text = file.mac {
+            do {
+                mac = try MACAddress(parsing: text)
+            } catch {
+                throw ConfigError(.badValue, field: "mac", value: "'\(quotedConfigText(text))'", problem: "is not a MAC address (\(error.problem))",
+                                  fix: "write six hex octets like \"aa:bb:cc:dd:ee:ff\", the MAC the license lists for this host", source: file.source(of: "mac"))
+            }
+        }
+        do {
+            return try NodeIdentity.resolve(mac: mac, nodeID: nodeID, sysfsRoot: sysfsRoot)
+        } catch {
+            throw ConfigError(.badValue, field: "mac", problem: "is not set and no MAC address was found on this host (\(error))",
+                              fix: "set \"mac\" (or LICMESH_MAC) to the MAC address the license lists for this host", source: .defaulted)
+        }
+    }
+
+    static func resolveAdvertise(_ file: AgentConfigFile, bind: SocketAddress,
+                                 interfaces: () -> [InterfaceAddress]) throws(ConfigError) -> (SocketAddress, String) {
+        let source = file.source(of: "advertise")
+        if let text = file.advertise {
+            let advertise = try numericAddress("advertise", text, example: "10.0.0.5:\(bind.port)", source: source)
+            guard !advertise.ip.isWildcard else {
+                throw ConfigError(.badAddress, field: "advertise", value: "'\(quotedConfigText(text))'", problem: "is a wildcard address, which reaches nobody",
+                                  fix: "write the address other agents reach this one at, e.g. \"10.0.0.5:\(bind.port)\"", source: source)
+            }
+            guard advertise.family == bind.family else {
+                throw ConfigError(.badAddress, field: "advertise", value: "'\(quotedConfigText(text))'",
+                                  problem: "is \(advertise.family) but bind \(bind) listens on \(bind.family) only",
+                                  fix: "advertise an \(bind.family) address, or bind to an \(advertise.family) address", source: source)
+            }
+            return (advertise, "configured")
+        }
+        guard bind.ip.isWildcard else { return (bind, "the bind address") }
+        guard let found = InterfaceAddress.advertisable(interfaces(), family: bind.family) else {
+            throw ConfigError(.missingField, field: "advertise",
+                              problem: "is required: bind \(bind) is a wildcard and this host has no non-loopback \(bind.family) address to advertise",
+                              fix: "set \"advertise\" to the address other agents reach this one at, e.g. \"10.0.0.5:\(bind.port)\"", source: source)
+        }
+        return (SocketAddress(ip: found.ip, port: bind.port), "detected on \(found.interface)")
+    }
+
+    static func resolveSeeds(_ file: AgentConfigFile) throws(ConfigError) -> [SeedAddress] {
+        var seeds: [SeedAddress] = []
+        for (index, text) in (file.seeds ?? []).enumerated() {
+            do {
+                let seed = try SeedAddress(parsing: text)
+                if !seeds.contains(seed) { seeds.append(seed) }
+            } catch {
+                throw ConfigError(.badAddress, field: "seeds[\(index)]", value: "'\(quotedConfigText(text))'",
+                                  problem: text.contains(":") ? "is not host:port (\(error.problem))" : "is not host:port",
+                                  fix: "write e.g. \"10.0.0.2:7946\" or \"agents.licmesh.svc:7946\"", source: file.source(of: "seeds"))
+            }
+        }
+        return seeds
+    }
+
+    static func resolveClusterName(_ file: AgentConfigFile) throws(ConfigError) -> String {
+        let name = file.clusterName ?? defaultClusterName
+        let allowed = name.utf8.allSatisfy { byte in
+            isHexDigit(byte) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+        guard (1...64).contains(name.utf8.count), allowed else {
+            throw ConfigError(.badValue, field: "clusterName", value: "'\(quotedConfigText(name))'",
+                              problem: "is not a cluster name (1 to 64 letters, digits, '.', '_' or '-')",
+                              fix: "write e.g. \"production\", the same on every agent of the cluster", source: file.source(of: "clusterName"))
+        }
+        return name
+    }
+
+    /// A numeric `ip:port` with a port other than 0, for the addresses this agent binds or announces.
+    static func numericAddress(_ field: String, _ text: String, example: String, source: ConfigSource) throws(ConfigError) -> SocketAddress {
+        let value = "'\(quotedConfigText(text))'"
+        let address: SocketAddress
+        do {
+            address = try SocketAddress(parsing: text)
+        } catch {
+            let problem = text.contains(":") ? "is not a numeric IP address and port (\(error.problem))" : "is not host:port"
+            throw ConfigError(.badAddress, field: field, value: value, problem: problem, fix: "write e.g. \"\(example)\"", source: source)
+        }
+        guard address.port != 0 else {
+            throw ConfigError(.badAddress, field: field, value: value, problem: "has port 0, which would pick a random port other programs cannot know",
+                              fix: "write a fixed port, e.g. \"\(example)\"", source: source)
+        }
+        return address
+    }
+
+    static func choice<Value: RawRepresentable & CaseIterable>(_ field: String, _ text: String?, default fallback: Value,
+                                                                source: ConfigSource) throws(ConfigError) -> Value where Value.RawValue == String {
+        guard let text else { return fallback }
+        guard let value = Value(rawValue: text) else {
+            let names = Value.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            throw ConfigError(.badValue, field: field, value: "'\(quotedConfigText(text))'", problem: "is not one of \(names)",
+                              fix: "write one of \(names)", source: source)
+        }
+        return value
+    }
+
+    static func suggestedProfile(_ name: String) -> String? {
+        let best = Settings.profileNames.map { ($0, editDistance($0, name.lowercased())) }.min { $0.1 < $1.1 }
+        return best.flatMap { $0.1 <= 2 && $0.1 < name.count ? $0.0 : nil }
+    }
+
+    /// The current value of a settings field as the configuration would spell it.
+    static func settingText(_ field: String, _ s: Settings) -> String {
+        switch field {
+        case "probeInterval": DurationText.format(s.probeInterval)
+        case "probeTimeout": DurationText.format(s.probeTimeout)
+        case "pushPullInterval": DurationText.format(s.pushPullInterval)
+        case "tombstoneRetention": DurationText.format(s.tombstoneRetention)
+        case "joinRetryInterval": DurationText.format(s.joinRetryInterval)
+        case "maxJoinRetryInterval": DurationText.format(s.maxJoinRetryInterval)
+        case "indirectChecks": String(s.indirectChecks)
+        case "nackTimeoutFraction": String(s.nackTimeoutFraction)
+        case "suspicionMultiplier": String(s.suspicionMultiplier)
+        case "suspicionMaxMultiplier": String(s.suspicionMaxMultiplier)
+        case "maxLocalHealthMultiplier": String(s.maxLocalHealthMultiplier)
+        case "retransmitMultiplier": String(s.retransmitMultiplier)
+        case "maxMessageSize": String(s.maxMessageSize)
+        case "leaveFanout": String(s.leaveFanout)
+        case "urgentGossipFanout": String(s.urgentGossipFanout)
+        case "probeOnSuspicion": String(s.probeOnSuspicion)
+        case "streamFallbackPing": String(s.streamFallbackPing)
+        default: "?"
+        }
+    }
+}
+
+private func isHexDigit(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66)
+}
+
+/// `/etc/licmesh/agent.json` -> `/etc/licmesh`; `agent.json` -> the working directory.
+func directoryName(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return currentDirectory() }
+    let directory = String(path[..<slash])
+    if directory.isEmpty { return "/" }
+    return directory.hasPrefix("/") ? directory : currentDirectory() + "/" + directory
+}
+
+func currentDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    guard getcwd(&buffer, buffer.count) != nil else { return "." }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

@@ -1,0 +1,106 @@
+import Licensing
+import SWIM
+
+/// How many times this node has started, and the highest SWIM incarnation any of its lives used.
+public struct BootRecord: Hashable, Sendable {
+    /// 1 on the first start.
+    public var boot: UInt64
+    /// No earlier life of this node announced an incarnation above this.
+    public var incarnationFloor: UInt64
+
+    public init(boot: UInt64, incarnationFloor: UInt64) {
+        self.boot = boot
+        self.incarnationFloor = incarnationFloor
+    }
+
+    var payload: [UInt8] {
+        var out: [UInt8] = []
+        out.appendDataFileInteger(boot, bytes: 8)
+        out.appendDataFileInteger(incarnationFloor, bytes: 8)
+        return out
+    }
+
+    init(payload: [UInt8]) throws(DataFileProblem) {
+        var reader = PayloadReader(payload)
+        guard let boot = reader.bigEndian(bytes: 8), let floor = reader.bigEndian(bytes: 8), reader.isAtEnd else {
+            throw .malformedPayload("a boot record is 16 bytes, this one is \(payload.count)")
+        }
+        self.init(boot: boot, incarnationFloor: floor)
+    }
+}
+
+/// The last ledger this node knew, so that a restarted node (or a whole cluster restarted at once)
+/// starts from its grants and epoch instead of from nothing. Replicas merge by stamp, so a stale
+/// snapshot can never override newer grants learnt from the cluster.
+public struct LedgerSnapshot: Hashable, Sendable {
+    public var ledger: Ledger
+    public var epoch: Epoch
+    public var authority: NodeID?
+    /// When it was saved, seconds since 1970 (for the log: "ledger from 3 minutes ago").
+    public var savedAt: Int64
+
+    /// More grants than any license has hosts means the file is not what we wrote.
+    public static let maximumGrants = License.maximumHosts * 4
+
+    public init(ledger: Ledger, epoch: Epoch, authority: NodeID?, savedAt: Int64) {
+        self.ledger = ledger
+        self.epoch = epoch
+        self.authority = authority
+        self.savedAt = savedAt
+    }
+
+    var payload: [UInt8] {
+        var out: [UInt8] = []
+        out.appendDataFileInteger(UInt64(epoch.rawValue), bytes: 4)
+        out.append(authority == nil ? 0 : 1)
+        out.appendDataFileInteger(authority?.rawValue ?? 0, bytes: 8)
+        out.appendDataFileInteger(UInt64(bitPattern: savedAt), bytes: 8)
+        let grants = ledger.grants.values.sorted { $0.node < $1.node }.prefix(Self.maximumGrants)
+        out.appendDataFileInteger(UInt64(grants.count), bytes: 4)
+        for grant in grants { grant.appendRecord(to: &out) }
+        return out
+    }
+
+    init(payload: [UInt8]) throws(DataFileProblem) {
+        var reader = PayloadReader(payload)
+        guard let epoch = reader.bigEndian(bytes: 4), let hasAuthority = reader.byte(), hasAuthority <= 1,
+              let authority = reader.bigEndian(bytes: 8), let savedAt = reader.bigEndian(bytes: 8),
+              let count = reader.bigEndian(bytes: 4) else {
+            throw .malformedPayload("the ledger snapshot header is incomplete")
+        }
+        guard count <= UInt64(Self.maximumGrants), reader.remaining == Int(count) * Grant.recordSize else {
+            throw .malformedPayload("it claims \(count) grants but holds \(reader.remaining) bytes of them")
+        }
+        var grants: [Grant] = []
+        for _ in 0..<count { grants.append(try Grant(reading: &reader)) }
+        guard Set(grants.map(\.node)).count == grants.count else { throw .malformedPayload("a node appears twice") }
+        self.init(ledger: Ledger(grants), epoch: Epoch(rawValue: UInt32(epoch)), authority: hasAuthority == 1 ? NodeID(authority) : nil,
+                  savedAt: Int64(bitPattern: savedAt))
+    }
+}
+
+extension Grant {
+    /// node (8) | cores (4) | stamp (8)
+    static let recordSize = 20
+
+    func appendRecord(to out: inout [UInt8]) {
+        out.appendDataFileInteger(node.rawValue, bytes: 8)
+        out.appendDataFileInteger(UInt64(UInt32(clamping: max(0, cores))), bytes: 4)
+        out.appendDataFileInteger(stamp.rawValue, bytes: 8)
+    }
+
+    init(reading reader: inout PayloadReader) throws(DataFileProblem) {
+        guard let node = reader.bigEndian(bytes: 8), let cores = reader.bigEndian(bytes: 4), let stamp = reader.bigEndian(bytes: 8) else {
+            throw .malformedPayload("a grant record is incomplete")
+        }
+        guard cores <= UInt64(License.maximumCores) else { throw .malformedPayload("a grant of \(cores) cores exceeds any license") }
+        self.init(node: NodeID(node), cores: Int(cores), stamp: Stamp(rawValue: stamp))
+    }
+
+    init(ownPayload payload: [UInt8], node expected: NodeID) throws(DataFileProblem) {
+        var reader = PayloadReader(payload)
+        try self.init(reading: &reader)
+        guard reader.isAtEnd else { throw .malformedPayload("an own-grant record is \(Grant.recordSize) bytes, this one is \(payload.count)") }
+        guard node == expected else { throw .malformedPayload("the grant is for node \(node), not this node \(expected)") }
+    }
+}
