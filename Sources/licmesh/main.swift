@@ -12,6 +12,7 @@ let root = Command(
 func commandList() -> [Command] {
     var commands: [Command] = []
     commands.append(simulateCommand)
+    commands.append(keygenGossipCommand)
     return commands
 }
 

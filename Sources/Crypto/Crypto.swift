@@ -1,1 +1,0 @@
-// The Crypto module; see ../shared/DESIGN.md. Its code arrives with its issue.
