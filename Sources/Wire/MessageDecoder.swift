@@ -37,6 +37,10 @@ enum MessageDecoder {
             message = .pushPullRequest(try pushPullState(from: &reader))
         case .pushPullResponse:
             message = .pushPullResponse(try pushPullState(from: &reader))
+        case .app:
+            let source = try reader.nodeID()
+            let bytes = try reader.prefixedBytes(.appMessage, limit: AppMessage.maximumLength)
+            message = .app(AppMessage(source: source, bytes: bytes))
         }
         try reader.expectEnd()
         return message

@@ -33,6 +33,9 @@ enum MessageEncoder {
             for member in state.members { append(member, to: &out) }
             out.appendVarint(UInt64(state.payloads.count))
             for payload in state.payloads { append(payload, to: &out) }
+        case .app(let m):
+            out.append(m.source)
+            out.appendPrefixed(m.bytes)
         }
     }
 

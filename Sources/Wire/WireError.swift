@@ -107,6 +107,6 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
 
 /// The field a length or count error is about, for error messages.
 public enum WireField: String, Hashable, Sendable, CustomStringConvertible {
-    case address, metadata, payloadKey, payloadValue, piggyback, members, payloads
+    case address, metadata, payloadKey, payloadValue, piggyback, members, payloads, appMessage
     public var description: String { rawValue }
 }
