@@ -43,6 +43,8 @@ public enum WireLimits {
             break
         case .pingReq(let m):
             try checkLength(.address, m.targetAddress.rawValue.utf8.count, maximumAddressLength)
+        case .app(let m):
+            try checkLength(.appMessage, m.bytes.count, AppMessage.maximumLength)
         case .pushPullRequest(let state), .pushPullResponse(let state):
             try checkCount(.members, state.members.count, maximumMemberCount)
             try checkCount(.payloads, state.payloads.count, maximumPayloadCount)
