@@ -38,7 +38,7 @@ let id8: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 7]
         bytes = valid; bytes[5] ^= 0x10
         #expect(decodeError(bytes) == .wrongCluster)
         #expect(decodeError(WireCodec(cluster: ClusterHash(clusterName: "other")).encode(.nack(Nack(sequence: 1, source: NodeID(2))))) == .wrongCluster)
-        for type: UInt8 in [0, 8, 0x7F] {
+        for type: UInt8 in [0, 9, 0x7F] {
             bytes = valid; bytes[7] = type
             #expect(decodeError(bytes) == .unknownType(type))
         }

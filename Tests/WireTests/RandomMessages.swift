@@ -114,6 +114,7 @@ struct RandomMessages {
         case .gossip: .gossip(GossipMessage(source: nodeID(), piggyback: piggyback()))
         case .pushPullRequest: .pushPullRequest(pushPullState())
         case .pushPullResponse: .pushPullResponse(pushPullState())
+        case .app: .app(AppMessage(source: nodeID(), bytes: bytes(upTo: AppMessage.maximumLength)))
         }
     }
 
@@ -130,7 +131,7 @@ extension Message {
         case .pingReq(var m): m.piggyback = piggyback; return .pingReq(m)
         case .ack(var m): m.piggyback = piggyback; return .ack(m)
         case .gossip(var m): m.piggyback = piggyback; return .gossip(m)
-        case .nack, .pushPullRequest, .pushPullResponse: return self
+        case .nack, .pushPullRequest, .pushPullResponse, .app: return self
         }
     }
 }

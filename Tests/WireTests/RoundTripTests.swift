@@ -41,7 +41,7 @@ let codec = WireCodec(cluster: testCluster)
             let full = codec.encode(message).count
             #expect(full == WireSize.of(message))
             switch message {
-            case .nack, .pushPullRequest, .pushPullResponse:
+            case .nack, .pushPullRequest, .pushPullResponse, .app:
                 #expect(WireSize.fixedPart(of: message) == full)
             case .ping, .pingReq, .ack, .gossip:
                 let piggyback = message.piggyback
