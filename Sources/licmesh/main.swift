@@ -13,6 +13,7 @@ func commandList() -> [Command] {
     var commands: [Command] = []
     commands.append(simulateCommand)
     commands.append(keygenGossipCommand)
+    commands.append(agentCommand)
     return commands
 }
 
