@@ -87,7 +87,7 @@ public enum EventLine {
                 }
                 guard closed else { return nil }
             } else {
-                let end = rest.firstIndex(of: " ") ?? rest.endIndex
+                let end = rest.firstIndex { $0 == " " || $0 == "\n" } ?? rest.endIndex
                 value = String(rest[..<end])
                 rest = rest[end...]
             }
