@@ -88,4 +88,22 @@ extension TransportTests.AgentMembership {
         }
         await AgentTestSupport.stopAll(everywhere)
     }
+
+    @Test(.enabled(if: TransportTestSupport.ipv6LoopbackAvailable, "no IPv6 loopback on this host"))
+    func agentsConvergeOverIPv6() async throws {
+        var agents: [TestAgent] = []
+        for index in 0..<3 {
+            var config = AgentTestSupport.config(id: 0x4A0 + UInt64(index))
+            config.bindAddress = .loopbackV6(port: 0)
+            let agent = try AgentTestSupport.start(config)
+            agent.agent.join(seeds: agents.first.map { [$0.address] } ?? [])
+            agents.append(agent)
+        }
+        #expect(agents[0].address.description.hasPrefix("[::1]:"))
+        #expect(await AgentTestSupport.eventually { AgentTestSupport.converged(agents) })
+        await agents[2].agent.stop()
+        #expect(await AgentTestSupport.eventually { agents.prefix(2).allSatisfy { $0.state(of: agents[2].id) == .dead } })
+        await AgentTestSupport.stopAll(Array(agents.prefix(2)))
+    }
 }
+

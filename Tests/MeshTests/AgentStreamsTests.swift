@@ -71,4 +71,39 @@ extension TransportTests.AgentStreams {
         #expect(others.allSatisfy { $0.agent.counters.streamPingsSent == 0 })
         await AgentTestSupport.stopAll(others + [blocked])
     }
+
+    /// Connections beyond the worker limit are closed at once and counted; the agent serves again
+    /// once its workers are free.
+    @Test func connectionsBeyondTheWorkerLimitAreClosedAndCounted() async throws {
+        var config = AgentTestSupport.config(id: 0xB80)
+        config.maximumIncomingStreams = 2
+        config.streamTimeout = .seconds(1)
+        let agent = try AgentTestSupport.start(config)
+        agent.agent.join(seeds: [])
+        // Two silent clients hold both workers until the stream timeout.
+        let silent = try (0..<2).map { _ in try StreamConnection.connect(to: agent.address, timeout: AgentTestSupport.patience) }
+        #expect(await AgentTestSupport.eventually { agent.agent.counters.streamsAccepted == 2 })
+        let excess = try StreamConnection.connect(to: agent.address, timeout: AgentTestSupport.patience)
+        #expect(throws: StreamError.closed) { _ = try excess.readFrame(timeout: AgentTestSupport.patience) }
+        #expect(agent.agent.counters.streamWorkersRefused == 1)
+        #expect(agent.agent.counters.streamsAccepted == 2)
+
+        // After the timeout the silent clients are dropped and a ping over TCP is answered again.
+        for connection in silent {
+            #expect(throws: StreamError.closed) { _ = try connection.readFrame(timeout: AgentTestSupport.patience) }
+            connection.close()
+        }
+        let codec = PacketCodec(clusterName: "agent-tests", security: .plain)
+        #expect(await AgentTestSupport.eventually {
+            guard let stream = try? StreamConnection.connect(to: agent.address, timeout: AgentTestSupport.patience) else { return false }
+            defer { stream.close() }
+            let ping = Message.ping(Ping(sequence: 5, target: agent.id, source: NodeID(0xFEED)))
+            guard (try? stream.writeFrame(codec.seal(ping), timeout: AgentTestSupport.patience)) != nil,
+                  let answer = try? stream.readFrame(timeout: AgentTestSupport.patience),
+                  case .ack(let ack)? = try? codec.open(answer) else { return false }
+            return ack.sequence == 5
+        })
+        excess.close()
+        await agent.agent.stop()
+    }
 }
