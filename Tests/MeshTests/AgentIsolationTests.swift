@@ -11,6 +11,19 @@ extension TransportTests.AgentIsolation {
     @Test func clustersWithDifferentNamesOnTheSamePortsNeverMix() async throws {
         let a = try AgentTestSupport.startCluster(count: 3, firstID: 0x500, cluster: "cluster-a")
         #expect(await AgentTestSupport.eventually { AgentTestSupport.converged(a) })
+
+        // First, before B exists (its retries would move the counter): a datagram from cluster B is
+        // dropped and never answered; the valid ping sent after it is the first thing answered.
+        var raw = try AgentTestSupport.RawPeer()
+        let codecA = PacketCodec(clusterName: "cluster-a", security: .plain)
+        let before = a[0].agent.counters.decodeErrors(.wrongCluster)
+        try raw.ping(a[0].id, sequence: 1, with: PacketCodec(clusterName: "cluster-b", security: .plain), to: a[0].address)
+        try raw.ping(a[0].id, sequence: 2, with: codecA, to: a[0].address)
+        let answer = try raw.receive(with: codecA)
+        guard case .ack(let ack) = answer else { Issue.record("no ack: \(String(describing: answer))"); return }
+        #expect(ack.sequence == 2)
+        #expect(a[0].agent.counters.decodeErrors(.wrongCluster) == before + 1)
+
         var b: [TestAgent] = []
         for (index, peer) in a.enumerated() {
             var config = AgentTestSupport.config(id: 0x600 + UInt64(index), cluster: "cluster-b")
@@ -23,18 +36,6 @@ extension TransportTests.AgentIsolation {
         // Every B agent tried its A seeds at least once, over TCP, and A counted the drops.
         #expect(await AgentTestSupport.eventually { a.map { $0.agent.counters.decodeErrors(.wrongCluster) }.reduce(0, +) >= b.count })
 
-        // A datagram from cluster B is dropped and never answered: the valid ping sent after it is
-        // the first thing answered.
-        var raw = try AgentTestSupport.RawPeer()
-        let codecA = PacketCodec(clusterName: "cluster-a", security: .plain)
-        let before = a[0].agent.counters.decodeErrors(.wrongCluster)
-        try raw.ping(a[0].id, sequence: 1, with: PacketCodec(clusterName: "cluster-b", security: .plain), to: a[0].address)
-        try raw.ping(a[0].id, sequence: 2, with: codecA, to: a[0].address)
-        let answer = try raw.receive(with: codecA)
-        guard case .ack(let ack) = answer else { Issue.record("no ack: \(String(describing: answer))"); return }
-        #expect(ack.sequence == 2)
-        #expect(a[0].agent.counters.decodeErrors(.wrongCluster) == before + 1)
-
         let idsA = Set(a.map(\.id)), idsB = Set(b.map(\.id))
         for agent in a { #expect(Set(agent.agent.members.map(\.id)) == idsA) }
         for agent in b { #expect(Set(agent.agent.members.map(\.id)) == idsB) }
@@ -45,12 +46,9 @@ extension TransportTests.AgentIsolation {
         let keyA = SymmetricKey.random(), keyB = SymmetricKey.random()
         let cluster = try AgentTestSupport.startCluster(count: 3, firstID: 0x700, security: .encrypted(Keyring(primary: keyA)))
         #expect(await AgentTestSupport.eventually { AgentTestSupport.converged(cluster) })
-        let stranger = try AgentTestSupport.start(AgentTestSupport.config(id: 0x7FF, security: .encrypted(Keyring(primary: keyB))))
-        stranger.agent.join(seeds: cluster.map(\.address))
-        // The stranger's join attempts (one push-pull per seed, retried) fail authentication.
-        #expect(await AgentTestSupport.eventually { cluster.map { $0.agent.counters.authenticationFailures }.reduce(0, +) >= 6 })
 
-        // A stranger's datagram is dropped unanswered; a plain one too.
+        // First, before the stranger's retries can move the counter: a datagram sealed with another
+        // key is dropped unanswered, and so is a plain one.
         var raw = try AgentTestSupport.RawPeer()
         let codecA = PacketCodec(clusterName: "agent-tests", security: .encrypted(Keyring(primary: keyA)))
         let target = cluster[1]
@@ -63,6 +61,11 @@ extension TransportTests.AgentIsolation {
         #expect(ack.sequence == 3)
         #expect(target.agent.counters.authenticationFailures == failuresBefore + 1)
         #expect(target.agent.counters.decodeErrors(.notEncrypted) >= 1)
+
+        let stranger = try AgentTestSupport.start(AgentTestSupport.config(id: 0x7FF, security: .encrypted(Keyring(primary: keyB))))
+        stranger.agent.join(seeds: cluster.map(\.address))
+        // The stranger's join attempts (one push-pull per seed, retried) fail authentication.
+        #expect(await AgentTestSupport.eventually { cluster.map { $0.agent.counters.authenticationFailures }.reduce(0, +) >= 6 })
 
         let ids = Set(cluster.map(\.id))
         for agent in cluster { #expect(Set(agent.agent.members.map(\.id)) == ids, "the stranger was admitted") }

@@ -30,11 +30,10 @@ extension TransportTests.AgentMembership {
             survivors.allSatisfy { $0.state(of: crashed.id) == .dead }
         }
         #expect(allConfirmed, "views of the crashed agent: \(survivors.map { $0.state(of: crashed.id).map(\.description) ?? "unknown" })")
-        // Each survivor said so in its events, and was suspected on the way (suspicion precedes death).
-        for survivor in survivors {
-            #expect(survivor.recorder.confirmedDead(crashed.id))
-            #expect(survivor.recorder.suspected(crashed.id))
-        }
+        // Each survivor said so in its events. Someone suspected it first (a survivor may hear of the
+        // death before the suspicion, so not necessarily everyone).
+        for survivor in survivors { #expect(survivor.recorder.confirmedDead(crashed.id)) }
+        #expect(survivors.contains { $0.recorder.suspected(crashed.id) })
         // The others are unaffected.
         #expect(AgentTestSupport.converged(survivors))
         await AgentTestSupport.stopAll(survivors)

@@ -131,8 +131,8 @@ extension TransportTests.AgentProcesses {
         #expect(await AgentTestSupport.eventually { victim.exited != nil })
         #expect(await AgentTestSupport.eventually { survivors.allSatisfy { $0.saw("dead", member: victim.id) } },
                 "survivors reporting it dead: \(survivors.map { $0.saw("dead", member: victim.id) })")
+        #expect(survivors.contains { $0.saw("suspected", member: victim.id) })
         for survivor in survivors {
-            #expect(survivor.saw("suspected", member: victim.id))
             #expect(!survivors.contains { $0.saw("dead", member: survivor.id) }, "a survivor was declared dead")
         }
 

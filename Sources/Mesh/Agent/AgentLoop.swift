@@ -426,8 +426,9 @@ final class AgentLoop {
             }
             guard let connection = accepted else { return }
             guard workers.hasRoom(.incoming) else {
-                connection.close()
+                // Counted before closing, so whoever sees the close also sees the count.
                 shared.count { $0.streamWorkersRefused += 1 }
+                connection.close()
                 log.limited("incoming-streams-full", .warning, "connection refused: all stream workers busy",
                             [LogField("peer", connection.remoteAddress.description), LogField("limit", "\(workers.maximumIncoming)")])
                 continue
