@@ -23,16 +23,58 @@ final class ChildAgent: Sendable {
     private let pipes: [Pipe]
 
     /// The built `licmesh` next to this test bundle (SwiftPM puts every product of a build in one
-    /// directory), or nil when it has not been built.
+    /// directory and `swift test` links it too), or nil when it is absent or older than the objects it
+    /// is linked from. A test cannot build it itself: SwiftPM holds the build lock while tests run.
     static let binary: String? = {
+        switch locateBinary() {
+        case .success(let path):
+            return path
+        case .failure(let problem):
+            print("AgentProcesses: skipping the multi-process tests: \(problem.reason)")
+            return nil
+        }
+    }()
+
+    static let skipReason: Comment = "licmesh is not built, or older than its sources, next to the test bundle; run 'swift build' first"
+
+    struct BinaryProblem: Error { var reason: String }
+
+    private static func locateBinary() -> Result<String, BinaryProblem> {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
+        guard count > 0 else { return .failure(BinaryProblem(reason: "cannot read /proc/self/exe")) }
         let executable = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = executable.lastIndex(of: "/") else { return nil }
+        guard let slash = executable.lastIndex(of: "/") else { return .failure(BinaryProblem(reason: "odd test bundle path \(executable)")) }
         let candidate = String(executable[..<slash]) + "/licmesh"
-        return access(candidate, X_OK) == 0 ? candidate : nil
-    }()
+        guard access(candidate, X_OK) == 0 else { return .failure(BinaryProblem(reason: "no executable at \(candidate)")) }
+        guard let built = modificationTime(candidate) else { return .failure(BinaryProblem(reason: "cannot stat \(candidate)")) }
+        // Stale when an object file it links was compiled after it (the compiler rewrites an object
+        // only when its content changes, so this does not misfire the way source times would).
+        let directory = String(executable[..<slash])
+        if let newer = newestObject(in: directory), newer.time > built {
+            return .failure(BinaryProblem(reason: "\(candidate) is older than \(newer.path)"))
+        }
+        return .success(candidate)
+    }
+
+    /// The newest object file of the non-test modules in a build directory.
+    private static func newestObject(in directory: String) -> (path: String, time: Double)? {
+        guard let modules = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
+        var newest: (path: String, time: Double)?
+        for module in modules where module.hasSuffix(".build") && !module.contains("Tests") && !module.hasPrefix("LicenseMeshPackage") {
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + module)) ?? [] where file.hasSuffix(".o") {
+                let path = directory + "/" + module + "/" + file
+                if let time = modificationTime(path), time > (newest?.time ?? 0) { newest = (path, time) }
+            }
+        }
+        return newest
+    }
+
+    private static func modificationTime(_ path: String) -> Double? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+    }
 
     init(binary: String, id: NodeID, arguments: [String]) throws {
         self.id = id
@@ -99,7 +141,7 @@ final class ChildAgent: Sendable {
 }
 
 extension TransportTests.AgentProcesses {
-    @Test(.enabled(if: ChildAgent.binary != nil, "licmesh is not built next to the test bundle; run 'swift build' first"))
+    @Test(.enabled(if: ChildAgent.binary != nil, ChildAgent.skipReason))
     func fiveProcessesConfirmOneKilledWithSIGKILLDead() async throws {
         let binary = try #require(ChildAgent.binary)
         let keyPath = "/tmp/licmesh-agent-test-\(getpid()).key"
@@ -147,7 +189,7 @@ extension TransportTests.AgentProcesses {
         for child in children { child.joinReaders() }
     }
 
-    @Test(.enabled(if: ChildAgent.binary != nil, "licmesh is not built next to the test bundle; run 'swift build' first"))
+    @Test(.enabled(if: ChildAgent.binary != nil, ChildAgent.skipReason))
     func badFlagsFailBeforeBindingAnything() async throws {
         let binary = try #require(ChildAgent.binary)
         let taken = try UDPSocket(bindingTo: .loopbackV4(port: 0))
