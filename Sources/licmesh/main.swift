@@ -15,6 +15,7 @@ func commandList() -> [Command] {
     commands.append(licenseCommand)
     commands.append(keygenGossipCommand)
     commands.append(benchCommand)
+    commands.append(agentCommand)
     return commands
 }
 
