@@ -154,6 +154,9 @@ public struct SWIMInstance: Sendable {
     public mutating func join(seeds: [Address], now: Instant) -> [Directive] {
         self.seeds = seeds.filter { $0 != myself.address }
         startTimers(now: now)
+        // Announce ourselves too, instead of relying on the seeds to pass the news on: with many
+        // simultaneous joins a seed's queue may drop us before everyone has heard.
+        broadcasts.enqueue(aliveGossip(of: myself))
         if self.seeds.isEmpty {
             isJoined = true
             nextJoinAt = nil

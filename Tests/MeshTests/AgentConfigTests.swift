@@ -55,6 +55,7 @@ import Wire
 
     @Test func defaultsFollowTheProbeInterval() {
         var c = config()
+        c.settings.probeInterval = .seconds(1)
         #expect(c.effectiveLeaveLinger == .seconds(2))
         #expect(c.effectiveStreamTimeout == .seconds(2))
         c.settings = .local

@@ -125,7 +125,7 @@ extension TransportTests.AgentLifecycle {
         #expect(await AgentTestSupport.eventually { probes[2].snapshot.payloads.contains { $0.key == "after-too-big" } })
         #expect(agents[0].agent.counters.unsendableMessages == refusedBefore + 1)
         #expect(!probes[2].snapshot.payloads.contains { $0.key == "too-big" })
-        #expect(agents[0].agent.counters.probeRequestsIgnored >= 2, "probe actions are counted until SWIM supports them")
+        #expect(agents[0].agent.counters.probeRequestsOnDemand >= 2, "probe actions reach SWIM")
 
         // Leaving lets the application speak last; stopping tells it.
         await agents[2].agent.leave()

@@ -50,9 +50,8 @@ public enum AgentAction: Hashable, Sendable {
     case sendMessage([UInt8], to: NodeID)
     /// Replace this member's metadata (a new incarnation carries it everywhere).
     case updateMetadata([UInt8])
-    /// Probe a member now, out of turn (a request to it timed out). The SWIM core has no such input
-    /// yet: the agent counts the request (`AgentCounters.probeRequestsIgnored`) and the member is
-    /// probed in its normal turn.
+    /// Probe a member now, out of turn, directly and through helpers (a request to it timed out):
+    /// no answer within the probe timeout makes it suspect (`SWIMInstance.probeNow`).
     case probe(NodeID)
 }
 

@@ -66,7 +66,7 @@ public struct AgentCounters: Hashable, Sendable {
     public internal(set) var streamPingsSent = 0
     public internal(set) var streamPingsAnswered = 0
     /// `AgentAction.probe` requests the SWIM core could not act on (see `AgentAction.probe`).
-    public internal(set) var probeRequestsIgnored = 0
+    public internal(set) var probeRequestsOnDemand = 0
 
     /// The protocol core's own counters (probes, suspicions, refutations...), as of the last loop turn.
     public internal(set) var swim = SWIMMetrics()

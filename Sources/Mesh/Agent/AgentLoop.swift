@@ -278,8 +278,9 @@ final class AgentLoop {
             enqueue(swim.sendApplicationMessage(bytes, to: id))
         case .updateMetadata(let metadata):
             enqueue(swim.updateMetadata(metadata, now: now))
-        case .probe:
-            shared.count { $0.probeRequestsIgnored += 1 }
+        case .probe(let id):
+            shared.count { $0.probeRequestsOnDemand += 1 }
+            enqueue(swim.probeNow(id, now: now))
         }
     }
 
