@@ -368,20 +368,9 @@ public enum LicenseCheck: Hashable, Sendable {
     }
 }
 
-/// YYYY-MM-DD (UTC) of a Unix time, without Foundation (civil-from-days, Howard Hinnant's algorithm).
+/// YYYY-MM-DD (UTC) of a Unix time, as license messages print dates.
 public func formatUnixDate(_ unixSeconds: Int64) -> String {
-    let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let day = doy - (153 * mp + 2) / 5 + 1
-    let month = mp < 10 ? mp + 3 : mp - 9
-    let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-    func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-    return "\(year)-\(two(month))-\(two(day))"
+    String(LicenseDate(secondsSince1970: unixSeconds).rfc3339.prefix(10))
 }
 
 /// What a licensing node keeps across restarts (see `LicensingNode.durableState`).

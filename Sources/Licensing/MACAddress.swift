@@ -96,7 +96,7 @@ extension String {
 }
 
 /// Untrusted text made safe to echo in an error message: control characters escaped, at most `limit` characters.
-func printable(_ text: String, limit: Int = 64) -> String {
+public func printable(_ text: String, limit: Int = 64) -> String {
     var result = ""
     for (index, scalar) in text.unicodeScalars.enumerated() {
         if index == limit { result += "..."; break }

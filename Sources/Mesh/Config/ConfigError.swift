@@ -1,3 +1,4 @@
+import Licensing
 /// Why a configuration cannot be used: which field, the value found there, what is wrong with it and
 /// how to fix it. The agent prints `description` and exits non-zero before binding anything, e.g.
 ///
@@ -69,15 +70,4 @@ public enum ConfigSource: Hashable, Sendable {
 }
 
 /// Untrusted text made safe to echo in a message: control characters escaped, at most `limit` characters.
-func quotedConfigText(_ text: String, limit: Int = 80) -> String {
-    var result = ""
-    for (index, scalar) in text.unicodeScalars.enumerated() {
-        if index == limit { result += "..."; break }
-        if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
-            result += scalar.escaped(asASCII: true)
-        } else {
-            result.unicodeScalars.append(scalar)
-        }
-    }
-    return result
-}
+func quotedConfigText(_ text: String, limit: Int = 80) -> String { printable(text, limit: limit) }
