@@ -192,7 +192,7 @@ extension SWIMInstance {
 
     mutating func expireSuspicions(now: Instant) {
         guard !suspicions.isEmpty else { return }
-        for (id, suspicion) in suspicions.sorted(by: { $0.key < $1.key }) where now >= suspicion.deadline {
+        for (id, suspicion) in suspicions.sorted(by: { $0.key < $1.key }) where now >= suspicion.deadline(localHealth: localHealth) {
             suspicions[id] = nil
             guard let entry = table[id], entry.member.state == .suspect,
                   entry.member.incarnation == suspicion.incarnation else { continue }

@@ -124,7 +124,7 @@ public struct SWIMInstance: Sendable {
     public var currentProbeInterval: Duration { settings.probeInterval * (localHealth + 1) }
 
     /// When the suspicion of a member (if any) will time out here.
-    public func suspicionDeadline(of id: NodeID) -> Instant? { suspicions[id]?.deadline }
+    public func suspicionDeadline(of id: NodeID) -> Instant? { suspicions[id]?.deadline(localHealth: localHealth) }
 
     /// Independent confirmations of the suspicion of a member (if any), the first suspecter excluded.
     public func suspicionConfirmations(of id: NodeID) -> Int? { suspicions[id]?.confirmations }
@@ -140,7 +140,7 @@ public struct SWIMInstance: Sendable {
         } else {
             consider(nextProbeAt)
         }
-        for suspicion in suspicions.values { consider(suspicion.deadline) }
+        for suspicion in suspicions.values { consider(suspicion.deadline(localHealth: localHealth)) }
         for suspectProbe in suspectProbes.values { consider(suspectProbe.deadline) }
         consider(nextPushPullAt)
         consider(nextJoinAt)

@@ -41,7 +41,8 @@ public struct Settings: Hashable, Sendable {
 
     /// Cap of the local health multiplier (Lifeguard LHM). Failed probes, missed nacks and having to
     /// refute raise our score; successful probes lower it. Our probe interval and timeout are scaled
-    /// by (score + 1), so a node that is itself slow backs off instead of accusing healthy members.
+    /// by (score + 1), and so are its suspicion timeouts, so a node that is itself slow backs off instead
+    /// of accusing (and declaring dead) healthy members.
     public var maxLocalHealthMultiplier: Int = 8
 
     /// Each update is piggybacked about `retransmitMultiplier * ceil(log10(n + 1))` times:

@@ -49,6 +49,10 @@ struct Suspicion: Sendable, Hashable {
 
     var deadline: Instant { startedAt + timeout }
 
+    /// The deadline stretched by our local health multiplier: a node that is itself slow (its acks and
+    /// refutations reach it late) waits longer before it declares anyone dead.
+    func deadline(localHealth: Int) -> Instant { startedAt + timeout * (localHealth + 1) }
+
     /// Records a suspecter; true when it is a new, independent confirmation.
     mutating func confirm(by suspecter: NodeID) -> Bool {
         suspecters.insert(suspecter).inserted

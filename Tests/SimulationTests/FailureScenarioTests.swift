@@ -53,6 +53,24 @@ import Simulation
         #expect(!suspicionsBySlowNode.isEmpty)
     }
 
+    /// Issue 6's starved agent, with the default profile: everything reaches node 4 two seconds late for
+    /// twenty seconds. It is the one declared dead (it cannot answer in time); no healthy node is, not
+    /// even by node 4 itself, whose suspicion timeouts stretch with its local health.
+    @Test func starvedNodeUnderTheDefaultProfileGetsNoHealthyNodeDeclaredDead() throws {
+        var scenario = Scenario(nodeCount: 30, settings: .lan, periods: 200, seed: 2)
+        scenario.faults = [Fault(at: .seconds(10), .slow(node: 4, delay: .seconds(2), until: .seconds(30)))]
+        let simulator = try Simulator(scenario)
+        simulator.run()
+        let healthyDeclaredDead = simulator.records.filter { record in
+            guard case .confirmedDead(let member, _) = record.event.kind else { return false }
+            return member.id != NodeNaming.id(of: 4)
+        }
+        #expect(healthyDeclaredDead.isEmpty, "\(healthyDeclaredDead.prefix(5))")
+        #expect((simulator.instance(4)?.localHealth ?? 0) > 0 || simulator.records.contains { record in
+            if case .confirmedDead(let member, _) = record.event.kind { member.id == NodeNaming.id(of: 4) } else { false }
+        })
+    }
+
     @Test func twoWayPartitionHealsAndMembershipReconvergesThroughPushPull() throws {
         var scenario = Scenario(nodeCount: 20, settings: .local, periods: 200, seed: 9)
         scenario.faults = [Fault(at: .seconds(2), .partition(Partition(side: Array(0..<10)), until: .seconds(12)))]
