@@ -1,6 +1,7 @@
 /// The bodies of the read-only endpoints besides `/v1/status` (which is the whole `AgentStatus`):
 /// each a subset of the status, with enough context (node, authority, epoch) to read on its own.
 /// Public and Codable so that `licmesh members` and `licmesh ledger` decode what the agent sent.
+/// Absent values are written as `null`, not left out, so that every body has the same keys.
 
 /// `GET /v1/members`.
 public struct MembersReport: Codable, Hashable, Sendable {
@@ -21,6 +22,17 @@ public struct MembersReport: Codable, Hashable, Sendable {
         coresInUse = status.coresInUse
         maxCores = status.license?.maxCores
         members = status.members
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(node, forKey: .node)
+        try container.encode(cluster, forKey: .cluster)
+        try container.encode(authority, forKey: .authority)
+        try container.encode(epoch, forKey: .epoch)
+        try container.encode(coresInUse, forKey: .coresInUse)
+        try container.encode(maxCores, forKey: .maxCores)
+        try container.encode(members, forKey: .members)
     }
 }
 
@@ -43,6 +55,17 @@ public struct LedgerReport: Codable, Hashable, Sendable {
         maxCores = status.license?.maxCores
         ledger = status.ledger
     }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(node, forKey: .node)
+        try container.encode(cluster, forKey: .cluster)
+        try container.encode(authority, forKey: .authority)
+        try container.encode(epoch, forKey: .epoch)
+        try container.encode(coresInUse, forKey: .coresInUse)
+        try container.encode(maxCores, forKey: .maxCores)
+        try container.encode(ledger, forKey: .ledger)
+    }
 }
 
 /// `GET /v1/license`. `license` is null when none is installed; `problems` are the node's own.
@@ -62,6 +85,16 @@ public struct LicenseReport: Codable, Hashable, Sendable {
         license = status.license
         problems = status.problems
     }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(node, forKey: .node)
+        try container.encode(licensed, forKey: .licensed)
+        try container.encode(coresHeld, forKey: .coresHeld)
+        try container.encode(coresInUse, forKey: .coresInUse)
+        try container.encode(license, forKey: .license)
+        try container.encode(problems, forKey: .problems)
+    }
 }
 
 /// `GET /v1/authority`. `address` is the authority's, from the membership table.
@@ -80,6 +113,16 @@ public struct AuthorityReport: Codable, Hashable, Sendable {
         epoch = status.epoch
         isAuthority = status.isAuthority
         policy = status.license?.policy
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(node, forKey: .node)
+        try container.encode(authority, forKey: .authority)
+        try container.encode(address, forKey: .address)
+        try container.encode(epoch, forKey: .epoch)
+        try container.encode(isAuthority, forKey: .isAuthority)
+        try container.encode(policy, forKey: .policy)
     }
 }
 

@@ -29,7 +29,7 @@ public enum AgentStatusRendering {
 
     /// A one-line context, then the members table.
     public static func members(_ report: MembersReport) -> String {
-        "Members of cluster \(report.cluster) as node \(report.node) sees them; "
+        "Members of cluster \(report.cluster) as node \(report.node) sees them; authority "
             + authorityLine(report.authority, epoch: report.epoch, isSelf: report.authority == report.node, members: report.members)
             + "\n\n" + membersTable(report.members, coresInUse: report.coresInUse, maxCores: report.maxCores)
     }
@@ -101,8 +101,8 @@ public enum AgentStatusRendering {
 
     static func authorityLine(_ authority: String?, epoch: String, isSelf: Bool, members: [MemberStatus]) -> String {
         guard let authority else { return "NONE: no license authority known (epoch \(epoch))" }
-        let address = members.first { $0.id == authority }.map { "  \($0.address)" } ?? ""
-        return "\(authority)\(address)\(isSelf ? " (this node)" : "")  epoch \(epoch)"
+        let address = members.first { $0.id == authority }.map { " at \($0.address)" } ?? ""
+        return "\(authority)\(address)\(isSelf ? " (this node)" : ""), epoch \(epoch)"
     }
 
     static func licenseLine(_ license: LicenseStatus?, coresInUse: Int, coresHeld: Int) -> String {
