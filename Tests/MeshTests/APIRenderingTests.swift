@@ -140,6 +140,7 @@ import Testing
         #expect(try AgentAPIClient.address(flag: nil, environment: ["LICMESH_HTTP": "127.0.0.1:9000"]) == .loopbackV4(port: 9000))
         #expect(try AgentAPIClient.address(flag: "127.0.0.2:9100", environment: ["LICMESH_HTTP": "127.0.0.1:9000"])
             == SocketAddress(parsing: "127.0.0.2:9100"))
+        #expect(try AgentAPIClient.address(flag: "localhost:7947", environment: [:]) == .loopbackV4(port: 7947), "IPv4 first")
         #expect(throws: AddressError.self) { try AgentAPIClient.address(flag: "no-port", environment: [:]) }
     }
 }

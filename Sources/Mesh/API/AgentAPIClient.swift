@@ -14,11 +14,15 @@ public struct AgentAPIClient: Sendable {
     }
 
     /// Where to ask: `--http` when given, else `LICMESH_HTTP`, else the config's default. A host name
-    /// is resolved (the first address is used).
+    /// is resolved; its IPv4 address is preferred, since the agent listens on 127.0.0.1 by default and
+    /// `localhost` often resolves to ::1 first.
     public static func address(flag: String?, environment: [String: String]) throws(AddressError) -> SocketAddress {
         let text = flag ?? environment["LICMESH_HTTP"] ?? AgentAPIConfiguration.defaultAddress.description
-        guard let first = try SocketAddress.resolve(text).first else { throw AddressError(text: text, problem: "resolved to no address") }
-        return first
+        let addresses = try SocketAddress.resolve(text)
+        guard let chosen = addresses.first(where: { $0.family == .ipv4 }) ?? addresses.first else {
+            throw AddressError(text: text, problem: "resolved to no address")
+        }
+        return chosen
     }
 
     public func status() throws(AgentAPIClientError) -> AgentStatus { try get("/v1/status") }

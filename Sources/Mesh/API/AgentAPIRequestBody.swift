@@ -29,15 +29,16 @@ struct AgentAPIRequestBody {
         }
     }
 
-    /// An integer field in `range`, nil when absent or null.
-    func integer(_ name: String, in range: ClosedRange<Int>, hint: String = "") throws(AgentAPIBadRequest) -> Int? {
+    /// An integer field in `range`, nil when absent or null. `hintBelowRange` follows the reason when
+    /// the number is too small (where the client probably meant another endpoint).
+    func integer(_ name: String, in range: ClosedRange<Int>, hintBelowRange: String = "") throws(AgentAPIBadRequest) -> Int? {
         guard let value = fields[name] else { return nil }
         switch value {
         case .null:
             return nil
         case .integer(let number):
             guard range.contains(number) else {
-                throw AgentAPIBadRequest("field '\(name)' must be from \(range.lowerBound) to \(range.upperBound), got \(number)\(hint)")
+                throw AgentAPIBadRequest("field '\(name)' must be from \(range.lowerBound) to \(range.upperBound), got \(number)\(number < range.lowerBound ? hintBelowRange : "")")
             }
             return number
         default:

@@ -87,7 +87,7 @@ struct AgentAPIRoutes: Sendable {
             let body = try AgentAPIRequestBody(
                 parsing: request.body, allowedFields: ["cores", "timeoutMs"], example: Self.acquireExample)
             cores = try body.integer(
-                "cores", in: 1...License.maximumCores, hint: "; to give cores back, POST /v1/release")
+                "cores", in: 1...License.maximumCores, hintBelowRange: "; to give cores back, POST /v1/release")
             timeout = try requestTimeout(body)
         } catch {
             return .error(.badRequest, error.message)
