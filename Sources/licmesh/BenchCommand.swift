@@ -1,10 +1,133 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Benchmarks
+import SWIM
 
 /// `licmesh bench ...`: benchmarks that print figures and write JSON results (never pass/fail on time).
 let benchCommand = Command(
     name: "bench",
     summary: "Run a benchmark and write its figures to a results folder.",
-    subcommands: [benchSimCommand, benchTakeoverSimCommand]
+    subcommands: [benchDetectionCommand, benchIdleCommand, benchCodecCommand, benchScaleCommand, benchSimCommand, benchTakeoverSimCommand]
+)
+
+let benchDetectionCommand = Command(
+    name: "detection",
+    summary: "Failure detection on real UDP: N agent processes on loopback, SIGKILL one, time every survivor's view.",
+    options: [
+        .value("--nodes", "N", "Agents, one process each (default 5)."),
+        .value("--runs", "R", "Runs, each with a fresh cluster (default 10)."),
+        .value("--profile", "NAME", "Protocol settings of the agents: lan (default), wan or local."),
+        .value("--kill", "WHICH", "random (default) or authority (the lowest node ID; with --licensed, the node the client saw answer)."),
+        .flag("--licensed", "Agents hold a license and a client acquires and validates in a loop; measures the takeover too."),
+        .value("--settle", "SECONDS", "Wait between convergence and the kill (default 3)."),
+        .value("--timeout", "SECONDS", "Longest wait after the kill for every survivor to confirm the death (default 60)."),
+        .value("--seed", "S", "Seed of the random choice of victims (default 1)."),
+        .value("--binary", "FILE", "The licmesh binary to run as agents (default: this one)."),
+        .value("--results", "DIR", "Folder for the JSON and the SVG CDF plot (default results)."),
+    ],
+    discussion: """
+    Every agent runs encrypted with a throwaway gossip key; the cluster's processes and temporary
+    files are removed after each run, on error and on Ctrl-C. Times come from the agents' own
+    event stamps (CLOCK_MONOTONIC ms) against the kill's CLOCK_MONOTONIC time here; the output says
+    whether the two clocks agreed. Build with -c release. The figures depend on CPU: on a shared
+    machine run it twice and report both.
+    """,
+    run: { arguments in
+        let nodes = try arguments.int("--nodes", default: 5, range: 2...500)
+        let killText = arguments.string("--kill") ?? "random"
+        guard let victim = DetectionBenchmark.Victim(rawValue: killText) else {
+            throw arguments.malformed("--kill", killText, "random or authority")
+        }
+        let profile = arguments.string("--profile") ?? "lan"
+        guard Settings.profile(named: profile) != nil else {
+            throw arguments.malformed("--profile", profile, "one of \(Settings.profileNames.joined(separator: ", "))")
+        }
+        let options = DetectionBenchmark.Options(
+            nodes: nodes, runs: try arguments.int("--runs", default: 10, range: 1...10_000), profile: profile, victim: victim,
+            licensed: arguments.flag("--licensed"), settleSeconds: try arguments.double("--settle", default: 3, range: 0...600),
+            detectionTimeoutSeconds: try arguments.double("--timeout", default: 60, range: 1...3_600),
+            seed: try arguments.uint64("--seed", default: 1),
+            executable: arguments.string("--binary") ?? AgentBinary.current())
+        _ = try DetectionBenchmark.run(options, resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
+        return 0
+    }
+)
+
+let benchIdleCommand = Command(
+    name: "idle",
+    summary: "Traffic, CPU and memory of N agent processes at rest on loopback.",
+    options: [
+        .value("--nodes", "N", "Agents, one process each (default 10)."),
+        .value("--seconds", "S", "Length of the measured idle window (default 60)."),
+        .flag("--plain", "Run the agents unencrypted (--insecure-plain) instead of with a throwaway gossip key."),
+        .value("--profile", "NAME", "Protocol settings of the agents: lan (default), wan or local."),
+        .value("--settle", "SECONDS", "Wait between convergence and the window (default 5)."),
+        .value("--binary", "FILE", "The licmesh binary to run as agents (default: this one)."),
+        .value("--results", "DIR", "Folder for the JSON results (default results)."),
+    ],
+    discussion: """
+    Bytes and packets come from the agents' own counters (SIGUSR1 at both ends of the window): UDP
+    bytes are datagram payloads as sent (our packet, with the 28-byte envelope when encrypted), TCP
+    bytes the push-pull frames. CPU seconds and RSS come from /proc/PID/stat and /proc/PID/status.
+    Run once with and once without --plain to compare.
+    """,
+    run: { arguments in
+        let profile = arguments.string("--profile") ?? "lan"
+        guard Settings.profile(named: profile) != nil else {
+            throw arguments.malformed("--profile", profile, "one of \(Settings.profileNames.joined(separator: ", "))")
+        }
+        let options = IdleBenchmark.Options(
+            nodes: try arguments.int("--nodes", default: 10, range: 2...500),
+            seconds: try arguments.double("--seconds", default: 60, range: 1...86_400), plain: arguments.flag("--plain"),
+            profile: profile, settleSeconds: try arguments.double("--settle", default: 5, range: 0...600),
+            executable: arguments.string("--binary") ?? AgentBinary.current())
+        _ = try IdleBenchmark.run(options, resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
+        return 0
+    }
+)
+
+let benchCodecCommand = Command(
+    name: "codec",
+    summary: "Encode, decode, seal and open throughput of typical messages (messages/s, MB/s), in process.",
+    options: [
+        .value("--repetitions", "N", "Timed repetitions per case; the median is reported (default 5)."),
+        .value("--seconds", "S", "Approximate length of one repetition (default 0.3)."),
+        .value("--results", "DIR", "Folder for bench-codec.json (default results)."),
+    ],
+    run: { arguments in
+        _ = try CodecBenchmark.run(repetitions: try arguments.int("--repetitions", default: 5, range: 1...1_000),
+                                   secondsPerRepetition: try arguments.double("--seconds", default: 0.3, range: 0.01...60),
+                                   resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
+        return 0
+    }
+)
+
+let benchScaleCommand = Command(
+    name: "scale",
+    summary: "The protocol at N = 10, 100, 1,000 (and 10,000) in the simulator, beside the SWIM paper's expectations.",
+    options: [
+        .flag("--large", "Also 10,000 nodes: several minutes and about 11 GB of memory."),
+        .value("--nodes", "LIST", "Cluster sizes instead, comma-separated (e.g. 10,100)."),
+        .value("--results", "DIR", "Folder for bench-scale.json and bench-scale.svg (default results)."),
+    ],
+    discussion: """
+    Per size: crash detection over several crashes (first suspicion, first dead, dead at every
+    member, in protocol periods), traffic per node per period, false accusations during a run at
+    10 % loss with no crash (one simulated hour up to 100 nodes), and the simulator's speed.
+    Build with -c release: a debug build is many times slower.
+    """,
+    run: { arguments in
+        var sizes = try integerList(arguments, "--nodes", default: [10, 100, 1_000], range: 4...100_000)
+        if arguments.flag("--large") && !sizes.contains(10_000) { sizes.append(10_000) }
+        if sizes.contains(where: { $0 >= 10_000 }), let available = ScaleBenchmark.availableMemoryGiB(), available < 12 {
+            printError("error: 10,000 simulated nodes need about 11 GB of memory; only \(Int(available)) GB are available now. "
+                + "Free memory or run without --large.")
+            return 1
+        }
+        _ = try ScaleBenchmark.run(sizes: sizes, resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
+        return 0
+    }
 )
 
 let benchTakeoverSimCommand = Command(
@@ -64,4 +187,10 @@ private func integerList(_ arguments: ParsedArguments, _ name: String, default d
         throw arguments.malformed(name, text, "comma-separated integers in \(range.lowerBound)...\(range.upperBound)")
     }
     return values.compactMap { $0 }
+}
+
+/// Prints a line and flushes at once: long benchmarks report progress even into a pipe.
+private func printFlushed(_ line: String) {
+    print(line)
+    fflush(nil)  // every output stream: stdout is not concurrency-safe to name in Swift 6
 }

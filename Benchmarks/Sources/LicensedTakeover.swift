@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Licensing
+import Synchronization
+
+/// The licensed variant of `bench detection`: the agents hold a license, the first `servers` nodes
+/// may be authority, a client acquires and validates in a loop through one agent's local HTTP API,
+/// and the authority is SIGKILLed. Measured per run: kill to the first acquire served by the new
+/// authority, validations attempted and failed between the kill and that acquire.
+///
+/// Written against the licensed agent that is being built: the flags `--license FILE --vendor-key
+/// FILE --mac MAC --cores N --data-dir DIR --http HOST:PORT`, and `POST /v1/acquire` answering a JSON
+/// `RequestAnswer` (`outcome`, `authority`, ...) and `POST /v1/validate` a `ValidationAnswer`
+/// (`allowed`, ...), the types of `Mesh.AgentControl`. `requireAgentLicenseFlags` checks the agent's
+/// `--help` first and says plainly when the flags are not there yet.
+enum LicensedTakeover {
+    /// Flags the licensed agent needs; all must appear in `licmesh agent --help`.
+    static let requiredFlags = ["--license", "--vendor-key", "--mac", "--cores", "--data-dir", "--http"]
+
+    /// Throws "not available yet: the agent has no license flags" unless `executable agent --help`
+    /// lists every flag in `requiredFlags`.
+    static func requireAgentLicenseFlags(executable: String) throws {
+        let lines = Mutex<[String]>([])
+        let help = try ChildProcess(executable: executable, arguments: ["agent", "--help"], stderrPath: nil) { line in
+            lines.withLock { $0.append(String(line)) }
+        }
+        guard help.waitForExit(timeout: 30) else {
+            help.stop(grace: 0)
+            throw BenchmarkError("'\(executable) agent --help' did not finish in 30 s")
+        }
+        usleep(50_000)  // the reader thread drains the pipe after the exit
+        let text = lines.withLock { $0.joined(separator: "\n") }
+        let missing = requiredFlags.filter { flag in !text.contains(flag + " ") }
+        if !missing.isEmpty {
+            throw BenchmarkError("licensed takeover: not available yet: the agent has no license flags "
+                + "(\(missing.joined(separator: ", ")) missing from '\(executable) agent --help'). "
+                + "Run without --licensed to measure membership detection alone.")
+        }
+    }
+
+    /// The vendor key pair and a license for `nodes` hosts, the first `servers` of them servers, in
+    /// `folder`. Node `i` of every run gets MAC `macs[i]`, whatever its ID that run.
+    struct Materials: Sendable {
+        var folder: String
+        var macs: [String]
+        var licensePath: String
+        var vendorPublicKeyPath: String
+        var servers: Int
+        var coresPerNode: Int
+
+        init(nodes: Int, servers: Int, coresPerNode: Int, folder: String) throws {
+            let keygen = LicenseTool.keygen(directory: folder)
+            guard keygen.status == 0 else { throw BenchmarkError("licensed takeover: vendor keygen failed: \(keygen.errors)") }
+            let macs = (0..<nodes).map { Self.mac(of: 0xD000 + UInt64($0)) }
+            let request = LicenseIssueRequest(licensee: "licmesh bench", maxCores: "\(coresPerNode * nodes)", hosts: macs,
+                                              servers: Array(macs.prefix(servers)), expires: "2099-01-01")
+            let licensePath = (folder as NSString).appendingPathComponent("bench.license")
+            let issued = LicenseTool.issue(request, keyPath: (folder as NSString).appendingPathComponent(LicenseTool.privateKeyFileName),
+                                           outPath: licensePath, now: LicenseDate(Date()))
+            guard issued.status == 0 else { throw BenchmarkError("licensed takeover: license issue failed: \(issued.errors)") }
+            self.folder = folder
+            self.macs = macs
+            self.licensePath = licensePath
+            vendorPublicKeyPath = (folder as NSString).appendingPathComponent(LicenseTool.publicKeyFileName)
+            self.servers = servers
+            self.coresPerNode = coresPerNode
+        }
+
+        /// A locally administered MAC (02 then the value's low 40 bits): MACs in the order of nodes.
+        static func mac(of id: UInt64) -> String {
+            let bytes = [0x02] + (0..<5).reversed().map { UInt8(truncatingIfNeeded: id >> (8 * UInt64($0))) }
+            return bytes.map { byte in
+                let hex = String(byte, radix: 16)
+                return hex.count == 1 ? "0" + hex : hex
+            }.joined(separator: ":")
+        }
+
+        /// The flags of node `index` (ID `id` this run; node 0 has the lowest ID, so it is the
+        /// authority); `httpPort` is its local API. Each ID gets a fresh data directory.
+        func arguments(index: Int, id: UInt64, httpPort: UInt16) throws -> [String] {
+            let data = (folder as NSString).appendingPathComponent("data-\(AgentProcess.hex(id))")
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            return ["--license", licensePath, "--vendor-key", vendorPublicKeyPath, "--mac", macs[index],
+                    "--cores", "\(coresPerNode)", "--data-dir", data, "--http", "127.0.0.1:\(httpPort)"]
+        }
+    }
+
+    /// One answer the client loop got.
+    struct Sample: Sendable {
+        enum Kind: Sendable { case acquire, validate }
+        var kind: Kind
+        var sentMilliseconds: Double
+        var answeredMilliseconds: Double
+        /// Acquire granted, or validation allowed.
+        var succeeded: Bool
+        /// For acquires: the authority that answered, as the agent reports it.
+        var authority: UInt64?
+    }
+
+    /// A thread that acquires and validates in turn through one agent's HTTP API until stopped.
+    final class ClientLoop: Sendable {
+        private final class State: Sendable {
+            let samples = Mutex<[Sample]>([])
+            let running = Atomic<Bool>(true)
+            let finished = Atomic<Bool>(false)
+        }
+        private let state = State()
+
+        init(port: UInt16, cores: Int) {
+            let client = LoopbackHTTPClient(port: port, timeoutSeconds: 2)
+            let state = self.state
+            let thread = Thread {
+                while state.running.load(ordering: .relaxed) {
+                    for kind in [Sample.Kind.acquire, .validate] {
+                        let sent = MonotonicSeconds.milliseconds()
+                        var sample = Sample(kind: kind, sentMilliseconds: sent, answeredMilliseconds: sent, succeeded: false, authority: nil)
+                        if let answer = try? client.send("POST", kind == .acquire ? "/v1/acquire" : "/v1/validate",
+                                                         json: kind == .acquire ? "{\"cores\":\(cores)}" : "{}"),
+                           let json = answer.json {
+                            sample.succeeded = kind == .acquire ? (json["outcome"] as? String) == "granted" : (json["allowed"] as? Bool) == true
+                            sample.authority = (json["authority"] as? String).flatMap { UInt64($0, radix: 16) }
+                        }
+                        sample.answeredMilliseconds = MonotonicSeconds.milliseconds()
+                        state.samples.withLock { $0.append(sample) }
+                    }
+                    usleep(10_000)
+                }
+                state.finished.store(true, ordering: .relaxed)
+            }
+            thread.start()
+        }
+
+        var collected: [Sample] { state.samples.withLock { $0 } }
+
+        func stop() {
+            state.running.store(false, ordering: .relaxed)
+            _ = waitUntil(timeout: 10) { state.finished.load(ordering: .relaxed) }
+        }
+    }
+
+    /// The licensed figures of one run.
+    struct RunFigures: Codable, Sendable {
+        /// Kill to the first acquire granted by an authority other than the victim; nil: none in time.
+        var takeoverSeconds: Double?
+        var validationsAttempted: Int
+        var validationsFailed: Int
+        var acquiresAttempted: Int
+        var acquiresFailed: Int
+    }
+
+    /// Waits (at most `timeout` seconds after the kill) for the client's first acquire granted by an
+    /// authority other than `victim`, then counts what the client saw between the kill and then.
+    static func measureLicensedTakeover(client: ClientLoop, victim: UInt64, killedAtMilliseconds: Double,
+                                        timeout: Double) -> RunFigures {
+        func served(_ samples: [Sample]) -> Sample? {
+            samples.first { $0.kind == .acquire && $0.sentMilliseconds >= killedAtMilliseconds && $0.succeeded
+                && $0.authority != nil && $0.authority != victim }
+        }
+        let remaining = max(0, timeout - (MonotonicSeconds.milliseconds() - killedAtMilliseconds) / 1000)
+        _ = waitUntil(timeout: remaining) { served(client.collected) != nil }
+        let samples = client.collected
+        let first = served(samples)
+        let end = first?.answeredMilliseconds ?? MonotonicSeconds.milliseconds()
+        let window = samples.filter { $0.sentMilliseconds >= killedAtMilliseconds && $0.sentMilliseconds <= end }
+        let validations = window.filter { $0.kind == .validate }
+        let acquires = window.filter { $0.kind == .acquire }
+        return RunFigures(takeoverSeconds: first.map { ($0.answeredMilliseconds - killedAtMilliseconds) / 1000 },
+                          validationsAttempted: validations.count, validationsFailed: validations.filter { !$0.succeeded }.count,
+                          acquiresAttempted: acquires.count, acquiresFailed: acquires.filter { !$0.succeeded }.count)
+    }
+
+    /// Waits until the client's acquires are granted (the cluster elected an authority and the
+    /// client's agent holds its cores); returns the authority that answered.
+    static func waitForFirstGrant(client: ClientLoop, timeout: Double) throws -> UInt64 {
+        var authority: UInt64?
+        _ = waitUntil(timeout: timeout) {
+            authority = client.collected.last { $0.kind == .acquire && $0.succeeded }?.authority
+            return authority != nil
+        }
+        guard let authority else {
+            throw BenchmarkError("licensed takeover: no acquire was granted within \(Int(timeout)) s of convergence; "
+                + "check the agents' logs (the license, --mac, --http)")
+        }
+        return authority
+    }
+}

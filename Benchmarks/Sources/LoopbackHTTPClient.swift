@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A minimal blocking HTTP/1.1 client for an agent's local API on IPv4 loopback: one request per
+/// connection (`Connection: close`), a receive timeout, a bounded response. Enough for a client
+/// loop in a benchmark; not a general HTTP client.
+struct LoopbackHTTPClient: Sendable {
+    var port: UInt16
+    var timeoutSeconds: Double = 2
+    static let maximumResponseBytes = 1 << 20
+
+    struct Response: Sendable {
+        var status: Int
+        var body: [UInt8]
+        /// The body as a JSON object, if it is one.
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
+    }
+
+    /// Sends `method path` with a JSON `body`; throws on a connection error, a timeout or a
+    /// malformed response.
+    func send(_ method: String, _ path: String, json body: String = "{}") throws -> Response {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BenchmarkError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - floor(timeoutSeconds)) * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw BenchmarkError("connect to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+
+        let payload = Array(body.utf8)
+        let request = Array(("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(payload.count)\r\nConnection: close\r\n\r\n").utf8) + payload
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw BenchmarkError("send to 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
+            sent += n
+        }
+
+        var response: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while response.count <= Self.maximumResponseBytes {
+            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw BenchmarkError("no answer from 127.0.0.1:\(port) in \(timeoutSeconds) s") }
+            if n == 0 { break }
+            response += chunk[0..<n]
+        }
+        return try Self.parse(response)
+    }
+
+    static func parse(_ bytes: [UInt8]) throws -> Response {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        guard let headerEnd = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else {
+            throw BenchmarkError("malformed HTTP response (\(bytes.count) bytes, no end of headers)")
+        }
+        let head = String(decoding: bytes[..<headerEnd], as: UTF8.self)
+        let statusParts = head.split(separator: "\r\n").first?.split(separator: " ") ?? []
+        guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
+            throw BenchmarkError("malformed HTTP status line: \(head.prefix(80))")
+        }
+        return Response(status: status, body: Array(bytes[(headerEnd + 4)...]))
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released). Another
+    /// process could take it in between; on loopback in a benchmark that is rare and shows as a
+    /// start-up error of the agent.
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchmarkError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw BenchmarkError("cannot find a free port on 127.0.0.1: \(String(cString: strerror(errno)))") }
+        return UInt16(bigEndian: address.sin_port)
+    }
+}
