@@ -1,0 +1,49 @@
+import Licensing
+@testable import Mesh
+import SWIM
+import Testing
+
+extension TransportTests.LicensedLifecycle {
+    /// Starting and stopping licensed agents gives back every descriptor: sockets, the poller, the
+    /// data directory's lock. The 50-agent test's pattern, with licensing, persistence and seeds.
+    @Test func licensedAgentsStartedAndStoppedGiveBackEveryDescriptor() async throws {
+        let fixture = LicensedFixture(cluster: "descriptors")
+        try fixture.writeLicense(hosts: Array(0..<12), servers: [0, 1, 2], maxCores: 64)
+        // Warm-up outside the count: one-time lazy descriptors of the process (Dispatch, timers).
+        let warmUp = try fixture.startCluster(count: 2, cores: 1)
+        #expect(await LicensedTestSupport.eventually { await LicensedTestSupport.allLicensed(warmUp) })
+        await warmUp[0].leave()
+        await warmUp[1].stop()
+
+        let before = try #require(OpenFileDescriptors.count(), "no /proc/self/fd on this host")
+        let descriptorsBefore = TransportTests.AgentLifecycle.describeDescriptors()
+        var stopped: [LicensedAgent] = []
+        for round in 0..<2 {
+            // Data directories of a new round are new: each round's agents are fresh nodes 0..4, 5..9.
+            var agents: [LicensedAgent] = []
+            for index in 0..<5 {
+                let node = round * 5 + index + 2
+                agents.append(try fixture.start(node, seeds: agents.first.map { [$0.agent.address] } ?? [], cores: 1))
+            }
+            #expect(await LicensedTestSupport.eventually { LicensedTestSupport.converged(agents) })
+            await withTaskGroup(of: Void.self) { group in
+                for (index, agent) in agents.enumerated() {
+                    group.addTask { if index % 2 == 0 { await agent.stop() } else { await agent.leave(releaseTimeout: .milliseconds(300)) } }
+                }
+            }
+            #expect(agents.allSatisfy { !$0.isRunning })
+            stopped += agents
+        }
+        var after = OpenFileDescriptors.count() ?? Int.max
+        _ = await AgentTestSupport.eventually(within: .seconds(10)) {
+            after = OpenFileDescriptors.count() ?? Int.max
+            return after <= before
+        }
+        #expect(after <= before, "open descriptors: \(before) before, \(after) after; new: \(TransportTests.AgentLifecycle.describeDescriptors().subtracting(descriptorsBefore).sorted())")
+        #expect(stopped.count == 10)
+
+        // The data directory's lock is free once an agent stopped: the next life (or a tool) opens it.
+        let reopened = try DataDirectory.open(path: fixture.dataDirectory(2), clusterName: fixture.cluster, nodeID: stopped[0].id)
+        #expect(reopened.path == fixture.dataDirectory(2))
+    }
+}
