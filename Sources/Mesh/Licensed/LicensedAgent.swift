@@ -136,7 +136,9 @@ public final class LicensedAgent: Sendable {
     /// gracefully. Returns when everything is closed and the durable state is written.
     public func leave(releaseTimeout: Duration = .seconds(2)) async {
         stopJoining()
-        if agent.isRunning, shared.validation.withLock({ $0.ownGrant != nil || $0.hasPendingRequest }) {
+        // Only a held grant is worth waiting for: a request still pending means there is no authority
+        // to answer, and whatever it may have granted comes back anyway when the departure is heard.
+        if agent.isRunning, shared.validation.withLock({ $0.ownGrant != nil }) {
             let answer = await release(timeout: releaseTimeout)
             log.log(answer.outcome == .released ? .info : .warning, "released cores before leaving",
                     [LogField("outcome", answer.outcome.rawValue), LogField("detail", answer.message)])

@@ -76,3 +76,12 @@ extension LicensingEvent {
         }
     }
 }
+
+extension EventLine {
+    /// A licensing event as an `--events` line: `event=authority node=<self> authority=<id> epoch=2.1 self=true at_ms=...`.
+    /// Names: authority, stepped-down, granted, released, refused, acquired, holding, lost-grant,
+    /// request-refused, license-mismatch, revoked, no-authority.
+    public static func format(_ event: LicensingEvent, node: NodeID) -> String {
+        format(name: event.eventName, node: node, fields: event.logFields(selfID: node), at: event.at)
+    }
+}
