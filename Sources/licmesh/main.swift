@@ -16,6 +16,9 @@ func commandList() -> [Command] {
     commands.append(keygenGossipCommand)
     commands.append(benchCommand)
     commands.append(agentCommand)
+    commands.append(statusCommand)
+    commands.append(membersCommand)
+    commands.append(ledgerCommand)
     return commands
 }
 

@@ -1,0 +1,90 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Mesh
+
+/// `licmesh status`, `licmesh members`, `licmesh ledger`: the local agent's view of the cluster, asked
+/// over its HTTP API. Exit codes (`StatusExitCode`): 0 healthy, 1 unhealthy or unlicensed (or the agent
+/// answered an error), 2 the agent cannot be reached.
+
+private let sharedOptions: [OptionSpec] = [
+    .value("--http", "HOST:PORT", "The agent's HTTP API (default: $LICMESH_HTTP, else \(AgentAPIConfiguration.defaultAddress), the config's default httpAddress)."),
+    .flag("--json", "Print the agent's answer as JSON instead of a table."),
+]
+
+private let exitCodes = """
+    Exit codes: 0 this node is healthy (joined and licensed), 1 unhealthy or unlicensed, 2 the agent cannot be reached.
+    """
+
+let statusCommand = Command(
+    name: "status",
+    summary: "Show the cluster at a glance: this node's health, the authority, the license's use, every member.",
+    options: sharedOptions,
+    discussion: exitCodes,
+    run: { arguments in
+        try StatusQuery(arguments).run { (client) throws(AgentAPIClientError) -> (String, Int32) in
+            let status = try client.status()
+            return (arguments.flag("--json") ? AgentStatusRendering.json(status) : AgentStatusRendering.status(status),
+                    StatusExitCode.of(status))
+        }
+    }
+)
+
+let membersCommand = Command(
+    name: "members",
+    summary: "List the cluster's members as the local agent sees them.",
+    options: sharedOptions,
+    discussion: "Exit codes: 0 the agent answered, 1 it answered an error, 2 it cannot be reached.",
+    run: { arguments in
+        try StatusQuery(arguments).run { (client) throws(AgentAPIClientError) -> (String, Int32) in
+            let report = try client.members()
+            return (arguments.flag("--json") ? AgentStatusRendering.json(report) : AgentStatusRendering.members(report),
+                    StatusExitCode.healthy)
+        }
+    }
+)
+
+let ledgerCommand = Command(
+    name: "ledger",
+    summary: "Show the core-allocation ledger as the local agent's replica holds it.",
+    options: sharedOptions,
+    discussion: "Exit codes: 0 the agent answered, 1 it answered an error, 2 it cannot be reached.",
+    run: { arguments in
+        try StatusQuery(arguments).run { (client) throws(AgentAPIClientError) -> (String, Int32) in
+            let report = try client.ledger()
+            return (arguments.flag("--json") ? AgentStatusRendering.json(report) : AgentStatusRendering.ledger(report),
+                    StatusExitCode.healthy)
+        }
+    }
+)
+
+/// The address to ask, then one question: its rendering goes to standard output, a failure's message
+/// to standard error, and either way the exit code says which.
+private struct StatusQuery {
+    let client: AgentAPIClient
+
+    init(_ arguments: ParsedArguments) throws {
+        if let extra = arguments.positionals.first {
+            throw UsageError(message: "unexpected argument '\(extra)'", command: arguments.commandPath)
+        }
+        let flag = arguments.string("--http")
+        do {
+            client = AgentAPIClient(address: try AgentAPIClient.address(flag: flag, environment: ProcessInfo.processInfo.environment))
+        } catch {
+            let source = flag != nil ? "--http" : "LICMESH_HTTP"
+            throw UsageError(message: "\(source): \(error)", command: arguments.commandPath)
+        }
+    }
+
+    func run(_ ask: (AgentAPIClient) throws(AgentAPIClientError) -> (String, Int32)) throws -> Int32 {
+        do {
+            let (text, code) = try ask(client)
+            print(text, terminator: "")
+            return code
+        } catch {
+            printError("error: \(error)")
+            return error.exitCode
+        }
+    }
+}
