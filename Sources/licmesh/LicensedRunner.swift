@@ -234,8 +234,9 @@ protocol LocalAPI {
     func stop()
 }
 
-/// The hook where the local HTTP API (issue 5) starts over the agent's `AgentControl`. Nil: no API
-/// in this build.
+extension AgentHTTPAPI: LocalAPI {}
+
+/// The hook where the local HTTP API (issue 5) starts over the agent's `AgentControl`.
 func startLocalAPI(_ control: any AgentControl, address: SocketAddress) throws -> (any LocalAPI)? {
-    nil
+    try AgentHTTPAPI(control: control, configuration: AgentAPIConfiguration(address: address))
 }

@@ -32,8 +32,8 @@ extension LicensedAgent: AgentControl {
     }
 
     private func request(timeout: Duration,
-                         _ start: @escaping @Sendable (LicensingApplication, AnswerSlot<RequestAnswer>, AgentContext) -> [AgentAction]) async -> RequestAnswer {
-        let slot = AnswerSlot<RequestAnswer>()
+                         _ start: @escaping @Sendable (LicensingApplication, FirstAnswer<RequestAnswer>, AgentContext) -> [AgentAction]) async -> RequestAnswer {
+        let slot = FirstAnswer<RequestAnswer>()
         let posted: Bool? = await agent.withApplication { application, context in
             guard let licensing = application as? LicensingApplication else { return (false, []) }
             return (true, start(licensing, slot, context))

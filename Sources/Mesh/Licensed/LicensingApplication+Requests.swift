@@ -5,7 +5,7 @@ import SWIM
 struct RequestWaiter {
     enum Kind: Equatable { case acquire, release }
     var kind: Kind
-    var slot: AnswerSlot<RequestAnswer>
+    var slot: FirstAnswer<RequestAnswer>
 }
 
 /// Acquire and release on behalf of a client that waits for the answer. Licensing keeps one request
@@ -13,7 +13,7 @@ struct RequestWaiter {
 /// every waiter of that kind is answered then. A new request of the other kind replaces the one in
 /// flight, whose waiters are told so.
 extension LicensingApplication {
-    func acquire(cores: Int?, answer slot: AnswerSlot<RequestAnswer>, _ context: AgentContext) -> [AgentAction] {
+    func acquire(cores: Int?, answer slot: FirstAnswer<RequestAnswer>, _ context: AgentContext) -> [AgentAction] {
         if let problem = unlicensedReason {
             slot.resolve(RequestAnswer(outcome: .refused, cores: 0, authority: authorityText, message: problem))
             return []
@@ -28,7 +28,7 @@ extension LicensingApplication {
         return run(context) { node in node.acquire(cores: cores, now: context.now) }
     }
 
-    func release(answer slot: AnswerSlot<RequestAnswer>, _ context: AgentContext) -> [AgentAction] {
+    func release(answer slot: FirstAnswer<RequestAnswer>, _ context: AgentContext) -> [AgentAction] {
         if licensing.ownGrant == nil, licensing.ledger.cores(of: licensing.id) == 0, !licensing.hasPendingRequest {
             slot.resolve(RequestAnswer(outcome: .released, cores: 0, authority: authorityText, message: "this node holds no cores"))
             return []

@@ -2,7 +2,7 @@ import Synchronization
 
 /// A one-shot answer that two parties race to give (the licensing layer's answer and a timeout):
 /// the first `resolve` wins, later ones do nothing, and `value` waits for it.
-final class AnswerSlot<Value: Sendable>: Sendable {
+final class FirstAnswer<Value: Sendable>: Sendable {
     private let state = Mutex<(value: Value?, waiters: [CheckedContinuation<Value, Never>])>((nil, []))
 
     init() {}
