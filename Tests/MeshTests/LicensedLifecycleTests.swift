@@ -46,4 +46,21 @@ extension TransportTests.LicensedLifecycle {
         let reopened = try DataDirectory.open(path: fixture.dataDirectory(2), clusterName: fixture.cluster, nodeID: stopped[0].id)
         #expect(reopened.path == fixture.dataDirectory(2))
     }
+
+    @Test func malformedLicensingMessagesAreCountedAndDropped() async throws {
+        let fixture = LicensedFixture(cluster: "malformed")
+        try fixture.writeLicense(hosts: [0, 1], servers: [0, 1])
+        let licensed = try fixture.start(0)
+        #expect(await LicensedTestSupport.eventually { await licensed.validate(feature: nil).allowed })
+        // A member without licensing sends bytes that are no licensing message.
+        let stranger = try AgentTestSupport.start(AgentTestSupport.config(id: 0x77, cluster: fixture.cluster))
+        stranger.agent.join(seeds: [licensed.agent.address])
+        #expect(await AgentTestSupport.eventually { stranger.agent.members.contains { $0.id == licensed.id && $0.state == .alive } })
+        for bytes: [UInt8] in [[0xFF], [1, 2], []] { stranger.agent.sendApplicationMessage(bytes, to: licensed.id) }
+        #expect(await LicensedTestSupport.eventually { await licensed.metrics().contains("licmesh_malformed_licensing_messages_total 3") })
+        #expect(await licensed.validate(feature: nil).allowed)
+        #expect(await licensed.status().members.contains { $0.id == stranger.id.description && $0.mac == nil && $0.state == "alive" })
+        await stranger.agent.stop()
+        await licensed.stop()
+    }
 }

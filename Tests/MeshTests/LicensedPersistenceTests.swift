@@ -50,6 +50,7 @@ extension TransportTests.LicensedPersistence {
         let id = leaving.id.description
         await leaving.leave()
         #expect(!leaving.isRunning)
+        #expect(await !leaving.validate(feature: nil).allowed, "a stopped agent licenses nothing")
         #expect(leaverLog.contains("released cores before leaving") { leaverLog.field("outcome", of: $0) == "released" })
         for agent in [first, second] {
             var seen: (GrantStatus?, MemberStatus?); var all: [String] = []

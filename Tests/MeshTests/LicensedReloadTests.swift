@@ -33,6 +33,12 @@ extension TransportTests.LicensedReload {
         #expect(await agent.validate(feature: nil).allowed)
         #expect(agent.installedLicense.id == right.license.id)
         await agent.stop()
+
+        // The new advert went out with a higher incarnation; the next life starts above it.
+        let incarnation = agent.agent.myself.incarnation
+        #expect(incarnation >= 1)
+        let directory = try DataDirectory.open(path: fixture.dataDirectory(0), clusterName: fixture.cluster, nodeID: agent.id)
+        #expect(try directory.beginBoot().incarnation > incarnation)
     }
 
     @Test func reloadingReplacesTheGossipKeys() async throws {

@@ -6,6 +6,9 @@ import SWIM
 /// one consistent snapshot taken on the I/O thread.
 extension LicensedAgent: AgentControl {
     public func validate(feature: String?) async -> ValidationAnswer {
+        guard agent.isRunning else {
+            return ValidationAnswer(allowed: false, cores: 0, message: "The license agent has stopped. Fix: start it again (licmesh agent --config FILE).")
+        }
         let node = shared.validation.withLock { $0 }
         let check = node.validate(feature: feature, unixTime: Int64(WallClock.secondsSinceEpoch()))
         let answer: ValidationAnswer

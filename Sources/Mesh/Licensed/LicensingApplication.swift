@@ -123,6 +123,9 @@ public final class LicensingApplication: AgentApplication {
             node.replaceLicense(installed.terms, valid: installed.isValid, now: context.now)
         }
         actions.append(.updateMetadata(licensing.advert.metadata))
+        // The new metadata goes out with the next incarnation: the next life must start above it.
+        recordedIncarnation = max(recordedIncarnation, context.myself.incarnation + 1)
+        store?.recordIncarnation(recordedIncarnation)
         // A node that was unlicensed asks for its cores now that it may.
         if installed.isValid, licensing.ownGrant == nil, !licensing.hasPendingRequest, licensing.settings.requestedCores > 0 {
             actions += run(context) { node in node.acquire(now: context.now) }
