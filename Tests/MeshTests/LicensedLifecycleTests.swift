@@ -63,4 +63,28 @@ extension TransportTests.LicensedLifecycle {
         await stranger.agent.stop()
         await licensed.stop()
     }
+
+    @Test func seedNamesAreResolvedWhenJoiningAndThisAgentsOwnAddressIsSkipped() async throws {
+        let fixture = LicensedFixture(cluster: "seeds")
+        try fixture.writeLicense(hosts: [0, 1, 2], servers: [0, 1])
+        let first = try fixture.start(0)
+        // A DNS name (resolved by the joiner, not by the configuration).
+        var config = try fixture.config(1)
+        config.seeds = [.name(host: "localhost", port: first.agent.address.port)]
+        let second = try LicensedAgent.start(config, logger: CapturingLogger())
+        #expect(await LicensedTestSupport.eventually { LicensedTestSupport.converged([first, second]) })
+
+        // Seeded only with itself: it founds a cluster instead of waiting for an answer from itself.
+        let probe = try TransportSockets.bind(to: .loopbackV4(port: 0))
+        let port = probe.localAddress.port
+        probe.close()
+        let log = CapturingLogger()
+        var lonely = try fixture.config(2, port: port)
+        lonely.seeds = [.address(.loopbackV4(port: port))]
+        let third = try LicensedAgent.start(lonely, logger: log)
+        #expect(await LicensedTestSupport.eventually { third.agent.isJoined })
+        #expect(log.contains("founding a new cluster: every seed is this agent"))
+        #expect(third.agent.members.count == 1)
+        await LicensedTestSupport.stopAll([first, second, third])
+    }
 }

@@ -14,6 +14,7 @@ final class SeedJoiner: Sendable {
 
     init(seeds: [SeedAddress], agent: Agent, log: AgentLog, retryInterval: Duration) {
         let own: Set<SocketAddress> = [agent.address, agent.boundAddress]
+        let family = agent.boundAddress.family
         guard !seeds.isEmpty else {
             log.log(.info, "founding a new cluster: no seeds configured")
             agent.join(seeds: [])
@@ -27,7 +28,8 @@ final class SeedJoiner: Sendable {
                 for seed in seeds {
                     do {
                         let resolved = try seed.resolve()
-                        for address in resolved where !own.contains(address) && !addresses.contains(address) {
+                        // A socket of one family cannot reach the other: names often give both.
+                        for address in resolved where address.family == family && !own.contains(address) && !addresses.contains(address) {
                             addresses.append(address)
                         }
                     } catch {
