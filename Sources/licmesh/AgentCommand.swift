@@ -8,11 +8,15 @@ import Synchronization
 import Wire
 
 /// `licmesh agent`: one agent on real sockets until SIGINT or SIGTERM (then a graceful leave, exit 0).
-/// Flags only for now; a config file comes with the full agent.
+///
+/// Three ways to run it: `--config FILE` (what operators run: licensing, data directory, local HTTP
+/// API, SIGHUP reload), flags with `--license` (the same licensed agent without a file, for benchmarks
+/// and scripts), or flags alone (membership only, as the multi-process tests and benchmarks use).
 let agentCommand = Command(
     name: "agent",
-    summary: "Run a LicenseMesh agent until SIGINT or SIGTERM (membership only for now).",
+    summary: "Run a LicenseMesh agent until SIGINT or SIGTERM.",
     options: [
+        .value("--config", "FILE", "The agent's JSON configuration (docs/configuration.md). Only --events, --log-level and --log-format go with it."),
         .value("--bind", "HOST:PORT", "Address and port for UDP gossip and TCP sync (numeric; port 0 picks a free one)."),
         .value("--advertise", "HOST:PORT", "Address other agents reach this one at (default: the bound address; required when binding 0.0.0.0 or ::)."),
         .value("--id", "HEX", "This node's 64-bit ID in hex (default: this host's MAC address; agents sharing a host need distinct IDs)."),
@@ -21,16 +25,38 @@ let agentCommand = Command(
         .value("--gossip-key", "FILE", "Gossip key file; the first seals what is sent, all are accepted (rotation).", repeatable: true),
         .flag("--insecure-plain", "Send and accept unencrypted packets (trusted lab networks only)."),
         .value("--profile", "NAME", "Protocol timers: lan (default), wan or local (loopback tests)."),
-        .flag("--events", "Print one line per membership event to standard output (event=... logfmt), and the counters on SIGUSR1 and at exit."),
+        .value("--license", "FILE", "Run licensed without a config file: the license file (needs --vendor-key and --data-dir)."),
+        .value("--vendor-key", "FILE", "The vendor's public key (vendor.pub) that verifies --license."),
+        .value("--mac", "MAC", "This host's MAC as the license lists it (default: the first hardware interface's)."),
+        .value("--cores", "N", "Cores to request from the license authority (default: the online CPU count)."),
+        .value("--data-dir", "DIR", "Directory for what must survive a restart (boot counter, ledger, own grant); one per agent."),
+        .flag("--events", "Print one line per membership (and licensing) event to standard output (event=... logfmt), and the counters on SIGUSR1 and at exit."),
         .value("--log-level", "LEVEL", "Log lines on standard error at or above: debug, info (default), warn, error."),
+        .value("--log-format", "FORMAT", "Log lines as logfmt (default) or json."),
     ],
     discussion: """
-    Either --gossip-key or --insecure-plain is required: plain mode is never a default.
+    With --config, a configuration error names the field, the value and the fix, and the agent exits
+    with status 78 before binding anything. SIGHUP re-reads the license, the vendor key and the gossip
+    keys without a restart (licensed agents); SIGTERM and SIGINT release this node's cores and leave
+    gracefully (exit 0). Without --config or --license, either --gossip-key or --insecure-plain is
+    required: plain mode is never a default.
     Event lines (with --events) look like:
       event=suspected node=00000000000000a2 member=00000000000000a5 address=127.0.0.1:7947 incarnation=0 by=00000000000000a3 at_ms=123456
+      event=authority node=00000000000000a2 authority=00000000000000a3 epoch=2.1 self=false at_ms=123789
     at_ms is CLOCK_MONOTONIC in milliseconds. Send SIGUSR1 for an event=counters line.
     """,
-    run: { arguments in try AgentRunner(arguments).run() }
+    run: { arguments in
+        if arguments.string("--config") != nil {
+            let runner: LicensedRunner
+            do { runner = try LicensedRunner(configured: arguments) } catch let error as ConfigError {
+                printError("error: \(error)")
+                return LicensedRunner.configurationErrorStatus
+            }
+            return try runner.run()
+        }
+        if arguments.string("--license") != nil { return try LicensedRunner(flags: arguments).run() }
+        return try AgentRunner(arguments).run()
+    }
 )
 
 /// Everything `licmesh agent` does, in order: check every flag and read every file, then bind, then run.
@@ -43,6 +69,12 @@ private struct AgentRunner {
     init(_ arguments: ParsedArguments) throws {
         func usage(_ message: String) -> UsageError { UsageError(message: message, command: arguments.commandPath) }
         if let extra = arguments.positionals.first { throw usage("unexpected argument '\(extra)'") }
+        for flag in ["--vendor-key", "--mac", "--cores", "--data-dir"] where arguments.string(flag) != nil {
+            throw usage("\(flag) runs a licensed agent, which needs --license FILE too")
+        }
+        if arguments.string("--log-format") == "json" {
+            throw usage("--log-format json needs a licensed agent (--config or --license); the membership-only agent logs logfmt")
+        }
 
         let bindText = try arguments.required("--bind")
         let bind: SocketAddress
@@ -92,10 +124,7 @@ private struct AgentRunner {
         guard let settings = Settings.profile(named: profileName) else {
             throw arguments.malformed("--profile", profileName, "one of \(Settings.profileNames.joined(separator: ", "))")
         }
-        let levelName = arguments.string("--log-level") ?? "info"
-        guard let level = LogLevel.allCases.first(where: { $0.description == levelName || (levelName == "warning" && $0 == .warning) }) else {
-            throw arguments.malformed("--log-level", levelName, "one of debug, info, warn, error")
-        }
+        let level = try parseLogLevel(arguments) ?? .info
 
         var config = AgentConfig(nodeID: id, bindAddress: bind, clusterName: arguments.string("--cluster") ?? "licmesh",
                                  security: security, settings: settings)
@@ -176,7 +205,7 @@ private struct AgentRunner {
 
 /// Turns signals into values the main thread waits for, through Dispatch signal sources (the default
 /// actions are disabled first so that a signal never kills the process before the leave).
-private final class SignalWatcher: Sendable {
+final class SignalWatcher: Sendable {
     enum Wake: Sendable { case signal(Int32), agentStopped }
 
     private let queue = DispatchQueue(label: "licmesh.signals")
@@ -224,4 +253,13 @@ private final class SignalWatcher: Sendable {
     func onNextTermination(_ handler: @escaping @Sendable () -> Void) {
         state.withLock { $0.onTermination = handler }
     }
+}
+
+/// `--log-level`, if given (nil: take the configuration's or the default).
+func parseLogLevel(_ arguments: ParsedArguments) throws -> LogLevel? {
+    guard let name = arguments.string("--log-level") else { return nil }
+    guard let level = LogLevel.allCases.first(where: { $0.description == name || (name == "warning" && $0 == .warning) }) else {
+        throw arguments.malformed("--log-level", name, "one of debug, info, warn, error")
+    }
+    return level
 }

@@ -36,16 +36,22 @@ public struct LedgerSnapshot: Hashable, Sendable {
     public var ledger: Ledger
     public var epoch: Epoch
     public var authority: NodeID?
+    /// The highest epoch this node promised to a candidate (never below `epoch`). A server must never
+    /// promise an older epoch again, even after a restart, so the promise is durable too.
+    public var promised: Epoch
     /// When it was saved, seconds since 1970 (for the log: "ledger from 3 minutes ago").
     public var savedAt: Int64
+
+    static let promiseTag: UInt8 = 1
 
     /// More grants than any license has hosts means the file is not what we wrote.
     public static let maximumGrants = License.maximumHosts * 4
 
-    public init(ledger: Ledger, epoch: Epoch, authority: NodeID?, savedAt: Int64) {
+    public init(ledger: Ledger, epoch: Epoch, authority: NodeID?, promised: Epoch? = nil, savedAt: Int64) {
         self.ledger = ledger
         self.epoch = epoch
         self.authority = authority
+        self.promised = max(promised ?? epoch, epoch)
         self.savedAt = savedAt
     }
 
@@ -58,6 +64,10 @@ public struct LedgerSnapshot: Hashable, Sendable {
         let grants = ledger.grants.values.sorted { $0.node < $1.node }.prefix(Self.maximumGrants)
         out.appendDataFileInteger(UInt64(grants.count), bytes: 4)
         for grant in grants { grant.appendRecord(to: &out) }
+        // An extension added after the first release, tagged so that a file without it (read as
+        // "promised = epoch") is told apart from a damaged one: tag 1, then the promised epoch.
+        out.append(Self.promiseTag)
+        out.appendDataFileInteger(UInt64(promised.rawValue), bytes: 4)
         return out
     }
 
@@ -68,14 +78,21 @@ public struct LedgerSnapshot: Hashable, Sendable {
               let count = reader.bigEndian(bytes: 4) else {
             throw .malformedPayload("the ledger snapshot header is incomplete")
         }
-        guard count <= UInt64(Self.maximumGrants), reader.remaining == Int(count) * Grant.recordSize else {
+        let grantBytes = Int(clamping: count) &* Grant.recordSize
+        guard count <= UInt64(Self.maximumGrants), reader.remaining == grantBytes || reader.remaining == grantBytes + 5 else {
             throw .malformedPayload("it claims \(count) grants but holds \(reader.remaining) bytes of them")
         }
         var grants: [Grant] = []
         for _ in 0..<count { grants.append(try Grant(reading: &reader)) }
         guard Set(grants.map(\.node)).count == grants.count else { throw .malformedPayload("a node appears twice") }
+        var promised: Epoch?
+        if let tag = reader.byte() {
+            guard tag == Self.promiseTag, let raw = reader.bigEndian(bytes: 4) else { throw .malformedPayload("unknown extension \(tag) after the grants") }
+            guard raw >= epoch else { throw .malformedPayload("the promised epoch is below the ledger's epoch") }
+            promised = Epoch(rawValue: UInt32(raw))
+        }
         self.init(ledger: Ledger(grants), epoch: Epoch(rawValue: UInt32(epoch)), authority: hasAuthority == 1 ? NodeID(authority) : nil,
-                  savedAt: Int64(bitPattern: savedAt))
+                  promised: promised, savedAt: Int64(bitPattern: savedAt))
     }
 }
 

@@ -1,0 +1,87 @@
+import Licensing
+import SWIM
+
+/// One log line per licensing event: authority changes, grants, releases, refusals (with the field
+/// messages word for word), lost grants, mismatched licenses. Messages are fixed (greppable); the
+/// values go into fields.
+extension LicensingEvent {
+    var logLevel: LogLevel {
+        switch kind {
+        case .authorityChanged, .granted, .released, .ownGrant: .info
+        case .acquired: .debug
+        case .steppedDown, .refused, .ownGrantLost, .excessRevoked, .noAuthority: .warning
+        case .requestRefused, .licenseMismatch: .error
+        }
+    }
+
+    var logMessage: String {
+        switch kind {
+        case .authorityChanged: "license authority changed"
+        case .steppedDown: "stepped down as license authority"
+        case .granted: "cores granted"
+        case .released: "cores released"
+        case .refused: "request refused"
+        case .acquired: "acquire answered"
+        case .ownGrant: "holding cores"
+        case .ownGrantLost: "no longer holding cores"
+        case .requestRefused: "this node's request was refused"
+        case .licenseMismatch: "license servers hold different licenses"
+        case .excessRevoked: "grant revoked to fit the core limit"
+        case .noAuthority: "no license authority"
+        }
+    }
+
+    /// The event's values, with stable names (scripts and the demo parse them).
+    func logFields(selfID: NodeID) -> [LogField] {
+        func grantFields(_ grant: Grant) -> [LogField] {
+            [LogField("holder", grant.node.description), LogField("cores", "\(grant.cores)"), LogField("stamp", grant.stamp.description)]
+        }
+        switch kind {
+        case .authorityChanged(let epoch, let authority):
+            return [LogField("authority", authority.description), LogField("epoch", epoch.description),
+                    LogField("self", authority == selfID ? "true" : "false")]
+        case .steppedDown(let epoch, let newer):
+            return [LogField("epoch", epoch.description), LogField("newer", newer.description)]
+        case .granted(let grant), .released(let grant), .ownGrant(let grant), .excessRevoked(let grant):
+            return grantFields(grant)
+        case .acquired(let grant, let from):
+            return grantFields(grant) + [LogField("authority", from.description)]
+        case .refused(let node, let refusal):
+            return [LogField("requester", node.description), LogField("reason", refusal.description)]
+        case .ownGrantLost(let reason), .noAuthority(let reason):
+            return [LogField("reason", reason)]
+        case .requestRefused(let refusal):
+            return [LogField("reason", refusal.description)]
+        case .licenseMismatch(let servers):
+            return [LogField("servers", servers.map(\.description).joined(separator: "; ")),
+                    LogField("fix", "install the same license file on every license server and reload them (SIGHUP)")]
+        }
+    }
+
+    /// The event as an `--events` line name (`event=authority ...`).
+    var eventName: String {
+        switch kind {
+        case .authorityChanged: "authority"
+        case .steppedDown: "stepped-down"
+        case .granted: "granted"
+        case .released: "released"
+        case .refused: "refused"
+        case .acquired: "acquired"
+        case .ownGrant: "holding"
+        case .ownGrantLost: "lost-grant"
+        case .requestRefused: "request-refused"
+        case .licenseMismatch: "license-mismatch"
+        case .excessRevoked: "revoked"
+        case .noAuthority: "no-authority"
+        }
+    }
+}
+
+extension EventLine {
+    /// A licensing event as an `--events` line: `event=authority node=<self> authority=<id> epoch=2.1 self=true at_ms=...`.
+    /// Names: authority, stepped-down, granted, released, refused, acquired, holding, lost-grant,
+    /// request-refused, license-mismatch, revoked, no-authority.
+    public static func format(_ event: LicensingEvent, node: NodeID) -> String {
+        format(name: event.eventName, node: node, fields: event.logFields(selfID: node), at: event.at)
+    }
+}
