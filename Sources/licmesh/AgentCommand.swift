@@ -30,6 +30,7 @@ let agentCommand = Command(
         .value("--mac", "MAC", "This host's MAC as the license lists it (default: the first hardware interface's)."),
         .value("--cores", "N", "Cores to request from the license authority (default: the online CPU count)."),
         .value("--data-dir", "DIR", "Directory for what must survive a restart (boot counter, ledger, own grant); one per agent."),
+        .value("--http", "HOST:PORT", "With --license: serve the local HTTP API here (numeric; the config file's httpAddress)."),
         .flag("--events", "Print one line per membership (and licensing) event to standard output (event=... logfmt), and the counters on SIGUSR1 and at exit."),
         .value("--log-level", "LEVEL", "Log lines on standard error at or above: debug, info (default), warn, error."),
         .value("--log-format", "FORMAT", "Log lines as logfmt (default) or json."),
@@ -69,7 +70,7 @@ private struct AgentRunner {
     init(_ arguments: ParsedArguments) throws {
         func usage(_ message: String) -> UsageError { UsageError(message: message, command: arguments.commandPath) }
         if let extra = arguments.positionals.first { throw usage("unexpected argument '\(extra)'") }
-        for flag in ["--vendor-key", "--mac", "--cores", "--data-dir"] where arguments.string(flag) != nil {
+        for flag in ["--vendor-key", "--mac", "--cores", "--data-dir", "--http"] where arguments.string(flag) != nil {
             throw usage("\(flag) runs a licensed agent, which needs --license FILE too")
         }
         if arguments.string("--log-format") == "json" {

@@ -103,7 +103,13 @@ struct LicensedRunner {
         let level = try parseLogLevel(arguments) ?? .info
         logger = try Self.logFormat(arguments) == "json" ? JSONLineLogger(minimumLevel: level) : LogfmtLogger(minimumLevel: level)
         startupLines = []
-        httpAddress = nil
+        if let text = arguments.string("--http") {
+            do { httpAddress = try SocketAddress(parsing: text) } catch {
+                throw arguments.malformed("--http", text, "a numeric HOST:PORT such as 127.0.0.1:7947")
+            }
+        } else {
+            httpAddress = nil
+        }
         printEvents = arguments.flag("--events")
     }
 
