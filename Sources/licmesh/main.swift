@@ -11,6 +11,7 @@ let root = Command(
 
 func commandList() -> [Command] {
     var commands: [Command] = []
+    commands.append(demoCommand)
     commands.append(simulateCommand)
     commands.append(licenseCommand)
     commands.append(keygenGossipCommand)
