@@ -14,6 +14,9 @@ extension SWIMInstance {
         if nextPushPullAt == nil, settings.pushPullInterval > .zero {
             nextPushPullAt = now + pushPullInterval.scaled(by: 0.5 + random.unit())
         }
+        if nextReconnectAt == nil, settings.reconnectInterval > .zero {
+            nextReconnectAt = now + settings.reconnectInterval.scaled(by: 0.5 + random.unit())
+        }
     }
 
     /// The push-pull period, stretched above 32 members so the cluster's total sync load stays flat.

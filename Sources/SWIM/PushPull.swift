@@ -44,22 +44,20 @@ extension SWIMInstance {
 
     mutating func startPeriodicPushPull(now: Instant) {
         nextPushPullAt = now + pushPullInterval
-        pushPullRounds += 1
-        // Every few rounds, try a member we hold dead instead: after a long partition each side holds
-        // the other dead and nothing else would ever cross again. If it answers, the merge makes both
-        // sides refute and the cluster heals; if not, one exchange was wasted.
-        if pushPullRounds % Self.deadPushPullEvery == 0, let dead = randomDeadMember() {
-            metrics.pushPullsStarted += 1
-            outbox.append(.pushPull(localState(join: false), to: dead.address))
-            return
-        }
         guard let partner = randomActiveMembers(count: 1, excluding: []).first else { return }
         metrics.pushPullsStarted += 1
         outbox.append(.pushPull(localState(join: false), to: partner.address))
     }
 
-    /// How many periodic push-pulls between two attempts to reach a dead member.
-    static var deadPushPullEvery: Int { 3 }
+    /// Try a member we hold dead: after a partition (or a host cut off and plugged back in) each side
+    /// holds the other dead, and nothing else would ever cross again. If it answers, the merge makes
+    /// both sides refute and the cluster heals; if not, one exchange was wasted.
+    mutating func reconnect(now: Instant) {
+        nextReconnectAt = settings.reconnectInterval > .zero ? now + settings.reconnectInterval : nil
+        guard let dead = randomDeadMember() else { return }
+        metrics.pushPullsStarted += 1
+        outbox.append(.pushPull(localState(join: false), to: dead.address))
+    }
 
     mutating func randomDeadMember() -> Member? {
         let dead = tombstones.sorted().compactMap { table[$0]?.member }.filter { $0.state == .dead }

@@ -52,7 +52,7 @@ public struct SWIMInstance: Sendable {
     var joinAttempts = 0
     var nextJoinAt: Instant?
     var nextPushPullAt: Instant?
-    var pushPullRounds = 0
+    var nextReconnectAt: Instant?
     var reportedConflicts: Set<ConflictKey> = []
 
     /// Directives produced by the call in progress.
@@ -143,6 +143,7 @@ public struct SWIMInstance: Sendable {
         for suspicion in suspicions.values { consider(suspicion.deadline(localHealth: localHealth)) }
         for suspectProbe in suspectProbes.values { consider(suspectProbe.deadline) }
         consider(nextPushPullAt)
+        consider(nextReconnectAt)
         consider(nextJoinAt)
         return deadline
     }
@@ -191,6 +192,7 @@ public struct SWIMInstance: Sendable {
             expireSuspectProbes(now: now)
             expireSuspicions(now: now)
             if let due = nextPushPullAt, now >= due { startPeriodicPushPull(now: now) }
+            if let due = nextReconnectAt, now >= due { reconnect(now: now) }
             if let due = nextJoinAt, now >= due, !isJoined { attemptJoin(now: now) }
         }
         return flush()
@@ -252,6 +254,7 @@ public struct SWIMInstance: Sendable {
         suspectProbes.removeAll()
         suspicions.removeAll()
         nextPushPullAt = nil
+        nextReconnectAt = nil
         nextJoinAt = nil
         for target in randomActiveMembers(count: settings.leaveFanout, excluding: []) {
             sendGossip([news], to: target.address)

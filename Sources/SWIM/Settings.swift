@@ -59,6 +59,11 @@ public struct Settings: Hashable, Sendable {
     /// push-pull load stays flat. Zero disables periodic push-pull (joins still use it).
     public var pushPullInterval: Duration = .seconds(30)
 
+    /// Period of an attempt to reach one member held dead (a push-pull with it), so that a partition
+    /// or a host cut off and plugged back in heals by itself. Costs nothing while nobody is dead.
+    /// Zero disables it.
+    public var reconnectInterval: Duration = .seconds(5)
+
     /// Send a ping over a stream as well when a direct UDP ping fails (memberlist's TCP fallback), so a
     /// member behind a UDP-blocking firewall is not declared dead while it is reachable.
     public var streamFallbackPing: Bool = true
@@ -91,6 +96,7 @@ public struct Settings: Hashable, Sendable {
         s.probeTimeout = .seconds(3)
         s.suspicionMultiplier = 6
         s.pushPullInterval = .seconds(60)
+        s.reconnectInterval = .seconds(30)
         s.joinRetryInterval = .seconds(2)
         s.maxJoinRetryInterval = .seconds(60)
         return s
@@ -104,6 +110,7 @@ public struct Settings: Hashable, Sendable {
         s.suspicionMultiplier = 3
         s.suspicionMaxMultiplier = 4
         s.pushPullInterval = .seconds(5)
+        s.reconnectInterval = .seconds(2)
         s.tombstoneRetention = .seconds(60)
         s.joinRetryInterval = .milliseconds(200)
         s.maxJoinRetryInterval = .seconds(2)
@@ -147,6 +154,7 @@ public struct Settings: Hashable, Sendable {
         if pushPullInterval > .zero && pushPullInterval < probeInterval {
             try fail("pushPullInterval", "must be at least probeInterval (\(pushPullInterval) < \(probeInterval)): a full-state sync per probe would dwarf the probes")
         }
+        if reconnectInterval < .zero { try fail("reconnectInterval", "must not be negative (got \(reconnectInterval)); zero disables it") }
         if tombstoneRetention < probeInterval { try fail("tombstoneRetention", "must be at least probeInterval (got \(tombstoneRetention))") }
         if joinRetryInterval <= .zero { try fail("joinRetryInterval", "must be positive (got \(joinRetryInterval))") }
         if maxJoinRetryInterval < joinRetryInterval { try fail("maxJoinRetryInterval", "must be at least joinRetryInterval") }

@@ -315,6 +315,8 @@ extension ResolvedAgentConfig {
         case "probeInterval": DurationText.format(s.probeInterval)
         case "probeTimeout": DurationText.format(s.probeTimeout)
         case "pushPullInterval": DurationText.format(s.pushPullInterval)
+        case "reconnectInterval": DurationText.format(s.reconnectInterval)
+        case "suspicionConfirmations": String(s.suspicionConfirmations)
         case "tombstoneRetention": DurationText.format(s.tombstoneRetention)
         case "joinRetryInterval": DurationText.format(s.joinRetryInterval)
         case "maxJoinRetryInterval": DurationText.format(s.maxJoinRetryInterval)

@@ -14,7 +14,7 @@ enum SettingsOverrides {
         ("probeOnSuspicion", .boolean), ("maxLocalHealthMultiplier", .integer), ("retransmitMultiplier", .integer),
         ("pushPullInterval", .duration), ("streamFallbackPing", .boolean), ("tombstoneRetention", .duration),
         ("joinRetryInterval", .duration), ("maxJoinRetryInterval", .duration), ("leaveFanout", .integer),
-        ("urgentGossipFanout", .integer),
+        ("urgentGossipFanout", .integer), ("suspicionConfirmations", .integer), ("reconnectInterval", .duration),
     ]
 
     static let licensingFields: [(name: String, kind: ValueKind?)] = [
@@ -77,6 +77,8 @@ enum SettingsOverrides {
             case ("maxJoinRetryInterval", .duration(let d)): settings.maxJoinRetryInterval = d
             case ("leaveFanout", .integer(let n)): settings.leaveFanout = n
             case ("urgentGossipFanout", .integer(let n)): settings.urgentGossipFanout = n
+            case ("suspicionConfirmations", .integer(let n)): settings.suspicionConfirmations = n
+            case ("reconnectInterval", .duration(let d)): settings.reconnectInterval = d
             default: assertionFailure("settings field \(name) read as the wrong kind")
             }
         }
