@@ -113,11 +113,25 @@ final class ChildProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
 
+        // The child starts with default signal actions and no blocked signals, whatever this
+        // process ignores (the interrupt handlers set SIGINT, SIGTERM, SIGHUP and SIGPIPE to ignore).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for number in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGUSR1] { sigaddset(&defaults, number) }
+        var noneBlocked = sigset_t()
+        sigemptyset(&noneBlocked)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &noneBlocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
         let argv = Self.deathSignalWrapper + [executable] + arguments
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
         var child: pid_t = 0
-        let result = posix_spawn(&child, argv[0], &actions, nil, &cArguments, environ)
+        let result = posix_spawn(&child, argv[0], &actions, &attributes, &cArguments, environ)
         close(writeEnd)
         guard result == 0 else {
             close(readEnd)
@@ -212,5 +226,16 @@ func waitUntil(timeout: Double, step: UInt32 = 10_000, _ condition: () -> Bool) 
         if condition() { return true }
         if MonotonicSeconds.now() >= deadline { return false }
         usleep(step)
+    }
+}
+
+/// Sleeps `seconds` (any length; resumes after signals).
+func sleepSeconds(_ seconds: Double) {
+    let deadline = MonotonicSeconds.now() + max(0, seconds)
+    while true {
+        let left = deadline - MonotonicSeconds.now()
+        if left <= 0 { return }
+        var request = timespec(tv_sec: Int(left), tv_nsec: Int((left - floor(left)) * 1e9))
+        nanosleep(&request, nil)
     }
 }

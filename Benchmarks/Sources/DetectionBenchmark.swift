@@ -105,7 +105,8 @@ public enum DetectionBenchmark {
         let results = summarize(runs, options: options, machine: machine)
         log("")
         log(table(results))
-        let name = "bench-detection-n\(options.nodes)-\(options.profile)\(options.licensed ? "-licensed" : "")"
+        let name = "bench-detection-n\(options.nodes)-\(options.profile)" + (options.victim == .authority ? "-authority" : "")
+            + (options.licensed ? "-licensed" : "")
         let json = try BenchmarkResults.write(results, name: name + ".json", directory: resultsDirectory)
         let svg = (resultsDirectory as NSString).appendingPathComponent(name + ".svg")
         try plot(results).write(to: svg)
@@ -127,7 +128,7 @@ public enum DetectionBenchmark {
         }
         let cluster = try AgentCluster(count: options.nodes, firstID: firstID, launch: launch)
         defer { cluster.stop() }
-        usleep(UInt32(options.settleSeconds * 1e6))
+        sleepSeconds(options.settleSeconds)
 
         var client: LicensedTakeover.ClientLoop?
         defer { client?.stop() }
@@ -214,7 +215,7 @@ public enum DetectionBenchmark {
         rows.append(row("kill -> dead at every survivor", results.deadEverywhere))
         if let takeover = results.takeover { rows.append(row("kill -> first acquire by the new authority", takeover)) }
         var out = "\(results.options.nodes) agents, profile \(results.options.profile), \(runs) runs "
-            + "(p99 of fewer than 100 runs is the largest value but one or the max)\n"
+            + "(nearest rank: p99 of fewer than 100 runs is the max)\n"
         out += TextFormat.table(rows) + "\n"
         out += "  false suspicions of live nodes: \(results.falseSuspicions) (lines at any agent, all runs); "
             + "false dead declarations: \(results.falseDeaths)\n"

@@ -36,6 +36,9 @@ public enum IdleBenchmark {
         public var cpuFraction: Double
         public var rssBytes: Int
         public var peakRSSBytes: Int
+        /// Of `rssBytes`: private memory, and pages of the binary and shared libraries.
+        public var anonymousRSSBytes: Int
+        public var fileRSSBytes: Int
         /// Bytes sent per second by message kind ("ping", "ack"...), UDP only.
         public var udpBytesPerSecondByKind: [String: Double]
     }
@@ -69,6 +72,8 @@ public enum IdleBenchmark {
         public var cpuFraction: Summary
         public var rssMiB: Summary
         public var peakRSSMiB: Summary
+        public var anonymousRSSMiB: Summary
+        public var fileRSSMiB: Summary
         public var udpBytesPerSecondByKind: [String: Double]
     }
 
@@ -84,10 +89,10 @@ public enum IdleBenchmark {
         let cluster = try AgentCluster(count: options.nodes, firstID: 0xE000, launch: launch)
         defer { cluster.stop() }
         log("converged in \(formatFixed(cluster.convergenceSeconds, 1)) s; settling")
-        usleep(UInt32(options.settleSeconds * 1e6))
+        sleepSeconds(options.settleSeconds)
 
         let before = try snapshot(cluster)
-        usleep(UInt32(options.seconds * 1e6))
+        sleepSeconds(options.seconds)
         let after = try snapshot(cluster)
 
         var nodes: [Node] = []
@@ -108,6 +113,7 @@ public enum IdleBenchmark {
                               udpBytesInPerSecond: rate("udp_bytes_in"),
                               tcpFramesPerSecond: rate("tcp_frames_out"), tcpBytesPerSecond: rate("tcp_bytes_out"),
                               cpuSeconds: cpu, cpuFraction: cpu / window, rssBytes: s1.rssBytes, peakRSSBytes: s1.peakRSSBytes,
+                              anonymousRSSBytes: s1.anonymousRSSBytes, fileRSSBytes: s1.fileRSSBytes,
                               udpBytesPerSecondByKind: byKind))
         }
         guard nodes.count == cluster.agents.count else {
@@ -122,7 +128,9 @@ public enum IdleBenchmark {
             udpPacketsPerSecond: Summary(nodes.map(\.udpPacketsPerSecond)), tcpBytesPerSecond: Summary(nodes.map(\.tcpBytesPerSecond)),
             totalBytesPerSecond: Summary(nodes.map { $0.udpBytesPerSecond + $0.tcpBytesPerSecond }),
             cpuFraction: Summary(nodes.map(\.cpuFraction)), rssMiB: Summary(nodes.map { Double($0.rssBytes) / mib }),
-            peakRSSMiB: Summary(nodes.map { Double($0.peakRSSBytes) / mib }), udpBytesPerSecondByKind: kinds)
+            peakRSSMiB: Summary(nodes.map { Double($0.peakRSSBytes) / mib }),
+            anonymousRSSMiB: Summary(nodes.map { Double($0.anonymousRSSBytes) / mib }),
+            fileRSSMiB: Summary(nodes.map { Double($0.fileRSSBytes) / mib }), udpBytesPerSecondByKind: kinds)
         log(table(results))
         let name = "bench-idle-n\(options.nodes)-\(options.profile)-\(options.plain ? "plain" : "encrypted")"
         let path = try BenchmarkResults.write(results, name: name + ".json", directory: resultsDirectory)
@@ -169,6 +177,8 @@ public enum IdleBenchmark {
         rows.append(row("UDP + TCP bytes sent per second", results.totalBytesPerSecond, 1))
         rows.append(row("CPU (fraction of one core) *", results.cpuFraction, 4))
         rows.append(row("RSS at the end (MiB)", results.rssMiB, 1))
+        rows.append(row("  of which private (RssAnon, MiB)", results.anonymousRSSMiB, 1))
+        rows.append(row("  of which binary and libraries (RssFile)", results.fileRSSMiB, 1))
         rows.append(row("peak RSS (MiB)", results.peakRSSMiB, 1))
         var out = TextFormat.table(rows) + "\n"
         let kinds = results.udpBytesPerSecondByKind.sorted { $0.value > $1.value }

@@ -10,6 +10,10 @@ struct ProcessStats: Codable, Sendable {
     /// Resident set size now, and its high-water mark, in bytes.
     var rssBytes: Int
     var peakRSSBytes: Int
+    /// RSS split: private memory (heap, stacks) and pages of mapped files (the binary and shared
+    /// libraries, shared with every other agent on the host).
+    var anonymousRSSBytes: Int
+    var fileRSSBytes: Int
 
     /// Nil when /proc has no such process (it exited) or its files are not in the expected form.
     static func read(pid: pid_t) -> ProcessStats? {
@@ -26,7 +30,8 @@ struct ProcessStats: Codable, Sendable {
             return Int(line.dropFirst(key.count + 1).filter(\.isNumber))
         }
         guard let rss = kilobytes("VmRSS"), ticks > 0 else { return nil }
-        return ProcessStats(cpuSeconds: (user + system) / ticks, rssBytes: rss * 1024, peakRSSBytes: (kilobytes("VmHWM") ?? rss) * 1024)
+        return ProcessStats(cpuSeconds: (user + system) / ticks, rssBytes: rss * 1024, peakRSSBytes: (kilobytes("VmHWM") ?? rss) * 1024,
+                            anonymousRSSBytes: (kilobytes("RssAnon") ?? 0) * 1024, fileRSSBytes: (kilobytes("RssFile") ?? 0) * 1024)
     }
 }
 

@@ -31,7 +31,7 @@ public struct SVGChart: Sendable {
     /// Forced axis ranges; nil: from the data (linear axes start at 0).
     public var xRange: ClosedRange<Double>?
     public var yRange: ClosedRange<Double>?
-    public var width = 760.0
+    public var width = 800.0
     public var height = 460.0
     public var note: String?
 
@@ -49,7 +49,7 @@ public struct SVGChart: Sendable {
     }
 
     private static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
-    private static let margin = (left: 70.0, right: 200.0, top: 44.0, bottom: 60.0)
+    private static let margin = (left: 70.0, right: 230.0, top: 44.0, bottom: 60.0)
 
     public func render() -> String {
         let plot = (x: Self.margin.left, y: Self.margin.top,

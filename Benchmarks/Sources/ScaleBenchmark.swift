@@ -272,7 +272,7 @@ public enum ScaleBenchmark {
         if let last = results.rows.last, let everywhere = last.deadEverywhereMedianPeriods {
             // An O(log N) curve through the largest size's dead-everywhere median, for the shape.
             let scale = everywhere / log(Double(last.nodes))
-            chart.series.append(.init(name: "c ln N (through last)", points: sizes.map { ($0, scale * log($0)) }, style: .dashed))
+            chart.series.append(.init(name: "c ln N (shape of O(log N))", points: sizes.map { ($0, scale * log($0)) }, style: .dashed))
         }
         chart.note = "\(results.machine.cpuModel); \(results.date)"
         return chart

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Failure detection and idle traffic of real `licmesh agent` processes on loopback.
 
+Superseded by `licmesh bench detection` and `licmesh bench idle` (Benchmarks/README.md), which do
+the same in Swift with percentiles, plots, JSON and clean-up on interrupt; kept as an independent
+cross-check of their figures.
+
   detection: N agents (default 5) converge; one is killed with SIGKILL; the survivors' --events output
              gives the time from the kill to the first suspicion anywhere and to `dead` at every survivor.
              Repeated R times (default 10); medians printed.
