@@ -100,20 +100,23 @@ enum LicensedTakeover {
     }
 
     /// A thread that acquires and validates in turn through one agent's HTTP API until stopped.
+    /// Two threads: one acquires every 10 ms after each answer, the other validates every 5 ms. They
+    /// are separate because an acquire may wait while the authority changes and a validation must
+    /// never wait: each is measured on its own.
     final class ClientLoop: Sendable {
         private final class State: Sendable {
             let samples = Mutex<[Sample]>([])
             let running = Atomic<Bool>(true)
-            let finished = Atomic<Bool>(false)
+            let finished = Atomic<Int>(0)
         }
         private let state = State()
 
         init(port: UInt16, cores: Int) {
-            let client = LoopbackHTTPClient(port: port, timeoutSeconds: 2)
             let state = self.state
-            let thread = Thread {
-                while state.running.load(ordering: .relaxed) {
-                    for kind in [Sample.Kind.acquire, .validate] {
+            for kind in [Sample.Kind.acquire, .validate] {
+                let client = LoopbackHTTPClient(port: port, timeoutSeconds: 2)
+                Thread {
+                    while state.running.load(ordering: .relaxed) {
                         let sent = MonotonicSeconds.milliseconds()
                         var sample = Sample(kind: kind, sentMilliseconds: sent, answeredMilliseconds: sent, succeeded: false, authority: nil)
                         if let answer = try? client.send("POST", kind == .acquire ? "/v1/acquire" : "/v1/validate",
@@ -124,19 +127,24 @@ enum LicensedTakeover {
                         }
                         sample.answeredMilliseconds = MonotonicSeconds.milliseconds()
                         state.samples.withLock { $0.append(sample) }
+                        usleep(kind == .acquire ? 10_000 : 5_000)
                     }
-                    usleep(10_000)
-                }
-                state.finished.store(true, ordering: .relaxed)
+                    state.finished.add(1, ordering: .relaxed)
+                }.start()
             }
-            thread.start()
         }
 
         var collected: [Sample] { state.samples.withLock { $0 } }
 
+        /// Validations sent in [start, end] (CLOCK_MONOTONIC ms), and how many were denied or unanswered.
+        func validations(from start: Double, to end: Double) -> (attempted: Int, failed: Int) {
+            let window = collected.filter { $0.kind == .validate && $0.sentMilliseconds >= start && $0.sentMilliseconds <= end }
+            return (window.count, window.filter { !$0.succeeded }.count)
+        }
+
         func stop() {
             state.running.store(false, ordering: .relaxed)
-            _ = waitUntil(timeout: 10) { state.finished.load(ordering: .relaxed) }
+            _ = waitUntil(timeout: 10) { state.finished.load(ordering: .relaxed) == 2 }
         }
     }
 

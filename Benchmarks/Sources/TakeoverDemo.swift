@@ -1,6 +1,5 @@
 import Foundation
 import Mesh
-import Synchronization
 
 /// `licmesh demo`: five licensed agents on loopback as child processes, the authority killed with
 /// SIGKILL, and the takeover narrated live with its timings. Built on the benchmark harness (agent
@@ -38,9 +37,6 @@ public enum TakeoverDemo {
         let clientIndex = nodes - 1
         let client = LicensedTakeover.ClientLoop(port: ports[clientIndex], cores: materials.coresPerNode)
         defer { client.stop() }
-        // Validations on their own thread as well, every 5 ms: they must never wait for an acquire.
-        let validator = ValidationLoop(port: ports[clientIndex])
-        defer { validator.stop() }
         let authority = try LicensedTakeover.waitForFirstGrant(client: client, timeout: 30)
         // Let every agent hold its grant before the crash.
         _ = waitUntil(timeout: 10) { cluster.agents.allSatisfy { !$0.events("holding").isEmpty } }
@@ -73,13 +69,12 @@ public enum TakeoverDemo {
         line("first acquire served by the new authority", figures.takeoverSeconds.map { $0 * 1000 })
         line("authority confirmed dead by every survivor", narration.deadEverywhere)
         let windowEnd = killedAt + max(narration.deadEverywhere ?? 0, (figures.takeoverSeconds ?? 0) * 1000)
-        let validations = validator.results(from: killedAt, to: windowEnd)
+        let validations = client.validations(from: killedAt, to: windowEnd)
         say("   validations attempted / failed from the kill to the end of the takeover: \(validations.attempted) / \(validations.failed)")
         say("   acquires attempted / not granted in the window: \(figures.acquiresAttempted) / \(figures.acquiresFailed)"
             + " (a request waits while the authority changes; a validation never does)")
         say("")
         client.stop()
-        validator.stop()
         cluster.stop(grace: 3)
         stopped = true
         say("6. Stopped the survivors with SIGTERM (each released its cores and left) and removed the temporary files.")
@@ -142,42 +137,6 @@ public enum TakeoverDemo {
             usleep(10_000)
         }
         return result
-    }
-}
-
-/// A thread that validates through one agent's HTTP API every 5 ms until stopped.
-final class ValidationLoop: Sendable {
-    private final class State: Sendable {
-        let samples = Mutex<[(at: Double, allowed: Bool)]>([])
-        let running = Atomic<Bool>(true)
-        let finished = Atomic<Bool>(false)
-    }
-    private let state = State()
-
-    init(port: UInt16) {
-        let client = LoopbackHTTPClient(port: port, timeoutSeconds: 2)
-        let state = self.state
-        Thread {
-            while state.running.load(ordering: .relaxed) {
-                let sent = MonotonicSeconds.milliseconds()
-                let allowed = (try? client.send("POST", "/v1/validate", json: "{}"))?.json?["allowed"] as? Bool == true
-                state.samples.withLock { $0.append((sent, allowed)) }
-                usleep(5_000)
-            }
-            state.finished.store(true, ordering: .relaxed)
-        }.start()
-    }
-
-    func results(from start: Double, to end: Double) -> (attempted: Int, failed: Int) {
-        state.samples.withLock { all in
-            let window = all.filter { $0.at >= start && $0.at <= end }
-            return (window.count, window.filter { !$0.allowed }.count)
-        }
-    }
-
-    func stop() {
-        state.running.store(false, ordering: .relaxed)
-        _ = waitUntil(timeout: 10) { state.finished.load(ordering: .relaxed) }
     }
 }
 
