@@ -57,3 +57,12 @@ public enum PartitionPolicy: String, Hashable, Sendable, CaseIterable {
     /// `LicensingSettings`) and resolved deterministically when the partition heals.
     case available
 }
+
+extension LicenseTerms {
+    /// The terms of a verified license document, as the licensing state machine takes them.
+    public init(_ license: License) {
+        self.init(id: license.id, maxCores: license.maxCores, hosts: Set(license.hosts.map(\.rawValue)),
+                  servers: Set(license.servers.map(\.rawValue)), features: Set(license.features),
+                  notBefore: license.notBefore?.secondsSince1970, expires: license.expires.secondsSince1970)
+    }
+}

@@ -38,13 +38,3 @@ public struct InstalledLicense: Sendable {
 
     public var id: String { signed.license.id }
 }
-
-extension LicenseTerms {
-    /// The terms of a verified license document, as the licensing state machine takes them.
-    /// (A local equivalent of a conversion that belongs in `Licensing`, next to both types.)
-    public init(_ license: License) {
-        self.init(id: license.id, maxCores: license.maxCores, hosts: Set(license.hosts.map(\.rawValue)),
-                  servers: Set(license.servers.map(\.rawValue)), features: Set(license.features),
-                  notBefore: license.notBefore?.secondsSince1970, expires: license.expires.secondsSince1970)
-    }
-}
