@@ -9,6 +9,7 @@ struct AgentLaunch: Sendable {
     var executable: String
     var profile: String
     var plain: Bool
+    var cluster = "bench"
     /// Extra flags for every agent, and for some agents by ID (the licensed variant adds its own).
     var extraArguments: [String] = []
     var perAgentArguments: [UInt64: [String]] = [:]
@@ -38,7 +39,7 @@ final class AgentCluster {
         let folder = try ChildProcesses.makeTemporaryFolder(prefix: "licmesh-bench")
         var started: [AgentProcess] = []
         do {
-            var common = ["--bind", "127.0.0.1:0", "--profile", launch.profile, "--cluster", "bench"] + launch.extraArguments
+            var common = ["--bind", "127.0.0.1:0", "--profile", launch.profile, "--cluster", launch.cluster] + launch.extraArguments
             if launch.plain {
                 common.append("--insecure-plain")
             } else {

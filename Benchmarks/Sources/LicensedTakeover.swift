@@ -50,11 +50,11 @@ enum LicensedTakeover {
         var servers: Int
         var coresPerNode: Int
 
-        init(nodes: Int, servers: Int, coresPerNode: Int, folder: String) throws {
+        init(nodes: Int, servers: Int, coresPerNode: Int, folder: String, licensee: String = "licmesh bench") throws {
             let keygen = LicenseTool.keygen(directory: folder)
             guard keygen.status == 0 else { throw BenchmarkError("licensed takeover: vendor keygen failed: \(keygen.errors)") }
             let macs = (0..<nodes).map { Self.mac(of: 0xD000 + UInt64($0)) }
-            let request = LicenseIssueRequest(licensee: "licmesh bench", maxCores: "\(coresPerNode * nodes)", hosts: macs,
+            let request = LicenseIssueRequest(licensee: licensee, maxCores: "\(coresPerNode * nodes)", hosts: macs,
                                               servers: Array(macs.prefix(servers)), expires: "2099-01-01")
             let licensePath = (folder as NSString).appendingPathComponent("bench.license")
             let issued = LicenseTool.issue(request, keyPath: (folder as NSString).appendingPathComponent(LicenseTool.privateKeyFileName),

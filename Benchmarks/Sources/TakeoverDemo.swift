@@ -15,7 +15,7 @@ public enum TakeoverDemo {
 
         say("LicenseMesh demo: \(nodes) agents on 127.0.0.1, profile \(profile), encrypted gossip")
         say("")
-        let materials = try LicensedTakeover.Materials(nodes: nodes, servers: 3, coresPerNode: 2, folder: folder)
+        let materials = try LicensedTakeover.Materials(nodes: nodes, servers: 3, coresPerNode: 2, folder: folder, licensee: "LicenseMesh demo")
         say("1. A throwaway vendor key and a license: \(nodes * 2) cores for \(nodes) hosts, license servers")
         say("   \(materials.macs.prefix(3).joined(separator: ", ")) (the lowest is the preferred authority).")
 
@@ -27,7 +27,7 @@ public enum TakeoverDemo {
             ports.append(port)
             perAgent[firstID + UInt64(index)] = try materials.arguments(index: index, id: firstID + UInt64(index), httpPort: port)
         }
-        let launch = AgentLaunch(executable: executable, profile: profile, plain: false, perAgentArguments: perAgent)
+        let launch = AgentLaunch(executable: executable, profile: profile, plain: false, cluster: "demo", perAgentArguments: perAgent)
         let cluster = try AgentCluster(count: nodes, firstID: firstID, launch: launch, timeout: 60)
         var stopped = false
         defer { if !stopped { cluster.stop(grace: 0) } }
