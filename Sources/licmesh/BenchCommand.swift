@@ -8,7 +8,8 @@ import SWIM
 let benchCommand = Command(
     name: "bench",
     summary: "Run a benchmark and write its figures to a results folder.",
-    subcommands: [benchDetectionCommand, benchIdleCommand, benchCodecCommand, benchScaleCommand, benchSimCommand, benchTakeoverSimCommand]
+    subcommands: [benchDetectionCommand, benchIdleCommand, benchCodecCommand, benchScaleCommand, benchAuthorityCommand,
+                  benchSimCommand, benchTakeoverSimCommand]
 )
 
 let benchDetectionCommand = Command(
@@ -194,3 +195,24 @@ private func printFlushed(_ line: String) {
     print(line)
     fflush(nil)  // every output stream: stdout is not concurrency-safe to name in Swift 6
 }
+
+let benchAuthorityCommand = Command(
+    name: "authority",
+    summary: "Acquire, release and validate throughput and latency at the authority and at a replica (real agents).",
+    options: [
+        .value("--nodes", "N", "Agents (default 5; 3 are license servers)."),
+        .value("--seconds", "S", "Duration of each measured row (default 10)."),
+        .value("--clients", "N", "Client threads per row (default 4)."),
+        .value("--profile", "NAME", "Protocol timers: lan (default), wan or local."),
+        .value("--results", "DIR", "Folder for bench-authority.json (default results)."),
+    ],
+    run: { arguments in
+        let nodes = try arguments.int("--nodes", default: 5, range: 3...50)
+        let seconds = try arguments.double("--seconds", default: 10, range: 1...600)
+        let clients = try arguments.int("--clients", default: 4, range: 1...64)
+        _ = try AuthorityBenchmark.run(nodes: nodes, seconds: seconds, clients: clients,
+                                       profile: arguments.string("--profile") ?? "lan",
+                                       resultsDirectory: arguments.string("--results") ?? "results") { print($0) }
+        return 0
+    }
+)
