@@ -9,7 +9,7 @@ let benchCommand = Command(
     name: "bench",
     summary: "Run a benchmark and write its figures to a results folder.",
     subcommands: [benchDetectionCommand, benchIdleCommand, benchCodecCommand, benchScaleCommand, benchAuthorityCommand,
-                  benchSimCommand, benchTakeoverSimCommand]
+                  benchStarvationCommand, benchSimCommand, benchTakeoverSimCommand]
 )
 
 let benchDetectionCommand = Command(
@@ -213,6 +213,26 @@ let benchAuthorityCommand = Command(
         _ = try AuthorityBenchmark.run(nodes: nodes, seconds: seconds, clients: clients,
                                        profile: arguments.string("--profile") ?? "lan",
                                        resultsDirectory: arguments.string("--results") ?? "results") { print($0) }
+        return 0
+    }
+)
+
+let benchStarvationCommand = Command(
+    name: "starvation",
+    summary: "One agent CPU-starved (SIGSTOP for a few seconds, then SIGCONT): is any healthy member declared dead?",
+    options: [
+        .value("--nodes", "N", "Agents (default 10)."),
+        .value("--runs", "R", "Runs, each with a fresh cluster (default 5)."),
+        .value("--stop-seconds", "S", "How long the agent stays stopped (default 2)."),
+        .value("--profile", "NAME", "Protocol timers: lan (default), wan or local."),
+        .value("--results", "DIR", "Folder for bench-starvation-nN.json (default results)."),
+    ],
+    run: { arguments in
+        _ = try StarvationBenchmark.run(nodes: try arguments.int("--nodes", default: 10, range: 3...50),
+                                        runs: try arguments.int("--runs", default: 5, range: 1...100),
+                                        stopSeconds: try arguments.double("--stop-seconds", default: 2, range: 0.1...60),
+                                        profile: arguments.string("--profile") ?? "lan",
+                                        resultsDirectory: arguments.string("--results") ?? "results") { print($0) }
         return 0
     }
 )
