@@ -70,15 +70,15 @@ extension LicensingNode {
     mutating func detectMismatch(now: Instant) {
         guard let terms else { mismatch = []; return }
         var servers: [ServerLicense] = []
-        var differs = false
         if terms.serverRank(of: mac) != nil {
             servers.append(ServerLicense(node: id, mac: mac, licenseID: terms.id))
         }
         for (node, view) in members where view.state == .alive {
             guard let advert = view.advert, terms.serverRank(of: advert.mac) != nil else { continue }
             servers.append(ServerLicense(node: node, mac: advert.mac, licenseID: advert.licenseID))
-            if advert.licenseID != terms.id { differs = true }
         }
+        // One judge of "equal potential" for the protocol and the vendor tools alike.
+        let differs = LicenseConsistency.mismatch(reports: servers.map { (node: $0.node, licenseID: $0.licenseID) }) != nil
         let found = differs ? servers.sorted { $0.node < $1.node } : []
         if found != mismatch {
             mismatch = found

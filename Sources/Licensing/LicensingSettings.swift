@@ -84,7 +84,9 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
         case .ownGrant(let grant): "holding \(grant)"
         case .ownGrantLost(let reason): "lost grant: \(reason)"
         case .requestRefused(let refusal): "request refused: \(refusal)"
-        case .licenseMismatch(let list): "license mismatch: " + list.map(\.description).joined(separator: ", ")
+        case .licenseMismatch(let list):
+            LicenseConsistency.mismatch(reports: list.map { (node: $0.node, licenseID: $0.licenseID) })?.description
+                ?? "license mismatch: " + list.map(\.description).joined(separator: ", ")
         case .excessRevoked(let grant): "revoked excess \(grant)"
         case .noAuthority(let reason): "no authority: \(reason)"
         }
