@@ -144,15 +144,8 @@ public struct ClusterNode: Sendable {
     }
 
     func actions(for directives: [LicensingDirective], output: inout Output) -> [MembershipAction] {
-        var actions: [MembershipAction] = []
-        for directive in directives {
-            switch directive {
-            case .send(let message, let to): actions.append(.sendMessage(LicensingCodec.encode(message), to: to))
-            case .publish(let payload, let urgent): actions.append(.publish(payload, urgent: urgent))
-            case .probe(let id): actions.append(.probe(id))
-            case .event(let event): output.licensingEvents.append(event)
-            }
-        }
+        let (actions, events) = LicensingDirective.split(directives)
+        output.licensingEvents += events
         return actions
     }
 }

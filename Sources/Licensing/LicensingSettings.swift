@@ -34,6 +34,24 @@ public struct LicensingSettings: Hashable, Sendable {
     }
 }
 
+extension LicensingDirective {
+    /// Splits directives into what the membership layer must do (messages encoded for the wire) and
+    /// the events to report, in order.
+    public static func split(_ directives: [LicensingDirective]) -> (actions: [MembershipAction], events: [LicensingEvent]) {
+        var actions: [MembershipAction] = []
+        var events: [LicensingEvent] = []
+        for directive in directives {
+            switch directive {
+            case .send(let message, let to): actions.append(.sendMessage(LicensingCodec.encode(message), to: to))
+            case .publish(let payload, let urgent): actions.append(.publish(payload, urgent: urgent))
+            case .probe(let id): actions.append(.probe(id))
+            case .event(let event): events.append(event)
+            }
+        }
+        return (actions, events)
+    }
+}
+
 /// Outputs of the licensing state machine, carried out by its driver.
 public enum LicensingDirective: Hashable, Sendable {
     /// Send a licensing message to a member (as a SWIM application message).

@@ -41,19 +41,10 @@ public final class NoApplication: AgentApplication {
     public init() {}
 }
 
-/// What an application asks the agent to do.
-public enum AgentAction: Hashable, Sendable {
-    /// Disseminate a payload (a newer version of its key replaces the older everywhere); `urgent` also
-    /// sends it at once to a few members.
-    case publish(AppPayload, urgent: Bool)
-    /// Send opaque bytes (at most `AppMessage.maximumLength`) to a member; dropped if it is not alive.
-    case sendMessage([UInt8], to: NodeID)
-    /// Replace this member's metadata (a new incarnation carries it everywhere).
-    case updateMetadata([UInt8])
-    /// Probe a member now, out of turn, directly and through helpers (a request to it timed out):
-    /// no answer within the probe timeout makes it suspect (`SWIMInstance.probeNow`).
-    case probe(NodeID)
-}
+/// What an application asks the agent to do: publish a payload, send a message to a member, update
+/// this member's metadata, or probe a member now. The same requests the simulator's `ClusterNode`
+/// makes of SWIM, carried out by `SWIMInstance.perform`.
+public typealias AgentAction = MembershipAction
 
 /// What an application may read while it is called: the time and the membership as this node sees it.
 /// A snapshot, valid for the duration of the call.

@@ -271,17 +271,8 @@ final class AgentLoop {
             log.limited("rejected-action", .error, "application action rejected", [LogField("problem", problem)])
             return
         }
-        switch action {
-        case .publish(let payload, let urgent):
-            enqueue(swim.publish(payload, urgent: urgent, now: now))
-        case .sendMessage(let bytes, let id):
-            enqueue(swim.sendApplicationMessage(bytes, to: id))
-        case .updateMetadata(let metadata):
-            enqueue(swim.updateMetadata(metadata, now: now))
-        case .probe(let id):
-            shared.count { $0.probeRequestsOnDemand += 1 }
-            enqueue(swim.probeNow(id, now: now))
-        }
+        if case .probe = action { shared.count { $0.probeRequestsOnDemand += 1 } }
+        enqueue(swim.perform(action, now: now))
     }
 
     /// Why an action cannot go on the wire, if it cannot.

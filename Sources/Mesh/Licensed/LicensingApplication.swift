@@ -135,17 +135,7 @@ public final class LicensingApplication: AgentApplication {
 
     /// Runs one call into the licensing state machine and carries out what it asked for.
     func run(_ context: AgentContext, _ call: (inout LicensingNode) -> [LicensingDirective]) -> [AgentAction] {
-        let directives = call(&licensing)
-        var actions: [AgentAction] = []
-        var events: [LicensingEvent] = []
-        for directive in directives {
-            switch directive {
-            case .send(let message, let node): actions.append(.sendMessage(LicensingCodec.encode(message), to: node))
-            case .publish(let payload, let urgent): actions.append(.publish(payload, urgent: urgent))
-            case .probe(let node): actions.append(.probe(node))
-            case .event(let event): events.append(event)
-            }
-        }
+        let (actions, events) = LicensingDirective.split(call(&licensing))
         for event in events { report(event) }
         return actions + settle(context, events)
     }
