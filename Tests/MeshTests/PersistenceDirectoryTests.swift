@@ -1,6 +1,7 @@
 import Foundation
 @testable import Mesh
 import SWIM
+import Synchronization
 import Testing
 
 /// Creating, locking and cleaning the data directory, and the errors that stop the agent.
@@ -56,6 +57,31 @@ import Testing
         #expect(first != nil)
         first = nil // closing releases the lock
         _ = try fixture.open()
+    }
+
+    /// The lock must be free the moment the directory is closed, even while other threads start
+    /// processes: a child between its fork and its exec holds a copy of every descriptor, and a lock
+    /// that lives as long as any copy made the next open fail with "in use by another agent (pid <us>)".
+    @Test func closingReleasesTheLockWhileOtherThreadsSpawnProcesses() throws {
+        let fixture = PersistenceFixture()
+        let stop = Mutex(false)
+        let spawners = (0..<2).map { _ in
+            Thread(block: {
+                var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+                defer { free(argv[0]) }
+                while !stop.withLock({ $0 }) {
+                    var pid: pid_t = 0
+                    if posix_spawn(&pid, "/bin/true", nil, nil, &argv, environ) == 0 { waitpid(pid, nil, 0) }
+                }
+            })
+        }
+        spawners.forEach { $0.start() }
+        defer { stop.withLock { $0 = true } }
+        var refused = 0
+        for _ in 0..<2_000 {
+            do { _ = try fixture.open() } catch { refused += 1 }
+        }
+        #expect(refused == 0, "\(refused) of 2000 opens found the lock of a directory this process had just closed")
     }
 
     @Test func aFileWhereTheDirectoryShouldBe() throws {

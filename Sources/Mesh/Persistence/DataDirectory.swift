@@ -61,7 +61,13 @@ public final class DataDirectory: Sendable {
         self.notices = notices
     }
 
-    deinit { close(lockDescriptor) }
+    deinit {
+        // Unlock before closing: a child process forked by another thread (between its fork and its
+        // exec) holds a copy of the descriptor, and the lock lives as long as any copy does. LOCK_UN
+        // releases it at once for every copy, so the next open in this process never finds it held.
+        flock(lockDescriptor, LOCK_UN)
+        close(lockDescriptor)
+    }
 
     // MARK: Boot record
 
