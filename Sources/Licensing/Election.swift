@@ -8,17 +8,37 @@ extension LicensingNode {
         return terms.serverRank(of: mac) != nil
     }
 
-    /// Alive members (and this node) that hold a valid copy of our license and are among its servers,
-    /// lowest ID first.
+    /// Alive members (and this node) that hold a valid copy of our license (or another version of it,
+    /// during a renewal) and are among its servers, lowest ID first.
     func eligibleServers() -> [NodeID] {
         guard let terms, mismatch.isEmpty else { return [] }
+        let own = advert
         var list: [NodeID] = selfEligible ? [id] : []
-        for (node, view) in members where view.state == .alive {
-            guard let advert = view.advert, advert.licenseValid, advert.licenseID == terms.id,
+        for (node, view) in members where view.state == .alive || heardLately(view) {
+            guard let advert = view.advert, advert.licenseValid, advert.holdsVersionOfSameLicense(as: own),
                   terms.serverRank(of: advert.mac) != nil else { continue }
             list.append(node)
         }
         return list.sorted()
+    }
+
+    /// A member held dead that sent us a licensing message after we held it dead, within `heardWindow`:
+    /// it is back (a restart the membership layer has not told us of yet). Suspects do not count: a
+    /// suspect authority must be replaced at once, whatever it said just before.
+    func heardLately(_ view: MemberView) -> Bool {
+        guard view.state == .dead, let heardAt = view.heardAt, let since = view.inactiveSince, heardAt > since else { return false }
+        return clock < heardAt + heardWindow
+    }
+
+    /// Every license server of our license is alive here (under `available`, only then can no other
+    /// authority be serving the nodes this one holds dead).
+    var everyServerAlive: Bool {
+        guard let terms else { return false }
+        var alive: Set<UInt64> = [mac]
+        for view in members.values where view.state == .alive {
+            if let advert = view.advert { alive.insert(advert.mac) }
+        }
+        return terms.servers.allSatisfy(alive.contains)
     }
 
     /// Promises needed to start an epoch. Under `majority`: more than half of the license's servers,
@@ -34,28 +54,32 @@ extension LicensingNode {
 
     /// The highest epoch this node has heard of in any form.
     var highestEpochSeen: Epoch {
-        var highest = max(epoch, promised)
-        if case .candidate(let candidacy) = role { highest = max(highest, candidacy.epoch, candidacy.rejectedBy) }
+        var highest = max(epoch, promised, heardEpoch, ledger.newestStamp.epoch)
+        if let candidacy { highest = max(highest, candidacy.epoch, candidacy.rejectedBy) }
+        if let term { highest = max(highest, term.epoch) }
         return highest
     }
 
     /// Re-derives this node's role from the current view: become a candidate when we are the lowest
-    /// eligible server and not yet authority; give up candidacy when someone lower is alive.
+    /// eligible server and not yet authority; give up candidacy when someone lower is alive; step
+    /// down when a newer epoch exists or this node may no longer serve.
     mutating func reconsider(now: Instant) {
-        detectMismatch(now: now)
+        judgeServerLicenses(now: now)
         let expected = expectedAuthority
-        switch role {
-        case .follower:
-            if expected == id, isSynced { propose(now: now, after: highestEpochSeen) }
-        case .candidate:
-            if expected != id { role = .follower }
-        case .authority(let term):
+        if let term {
             if !selfEligible || !mismatch.isEmpty {
                 stepDown(from: term.epoch, newer: term.epoch, now: now)
+            } else if highestEpochSeen > term.epoch {
+                // Someone started a newer epoch (a healed partition, a rejection): our changes would lose
+                // to its stamps. Step down; if we are still the one, we propose above it below.
+                stepDown(from: term.epoch, newer: highestEpochSeen, now: now)
             }
             // A lower server that comes back takes over through its own proposal, which brings it the
             // ledger; until then we keep serving.
         }
+        if candidacy != nil, expected != id { candidacy = nil }
+        if term == nil, candidacy == nil, expected == id, isSynced { propose(now: now, after: highestEpochSeen) }
+        noteAuthorityPresence(now: now)
         if expected == nil, !noAuthorityReported, terms != nil {
             noAuthorityReported = true
             emit(.noAuthority(reason: mismatch.isEmpty
@@ -66,23 +90,41 @@ extension LicensingNode {
         }
     }
 
-    /// Equal potential: every alive license server must hold the same license.
-    mutating func detectMismatch(now: Instant) {
-        guard let terms else { mismatch = []; return }
+    /// Whether an established authority is alive here; `authorityMissingSince` dates its absence.
+    mutating func noteAuthorityPresence(now: Instant) {
+        let present: Bool = if let authority { authority == id ? isAuthority : members[authority]?.state == .alive } else { false }
+        if present {
+            authorityMissingSince = nil
+        } else if authorityMissingSince == nil {
+            authorityMissingSince = now
+        }
+    }
+
+    /// Equal potential: every alive license server must hold the same licensee's license. Different
+    /// licensees block service (`mismatch`); different versions of one license are a renewal being
+    /// rolled out and only reported (`licenseMix`).
+    mutating func judgeServerLicenses(now: Instant) {
+        guard let terms else { mismatch = []; licenseMix = []; return }
         var servers: [ServerLicense] = []
         if terms.serverRank(of: mac) != nil {
-            servers.append(ServerLicense(node: id, mac: mac, licenseID: terms.id))
+            servers.append(ServerLicense(node: id, mac: mac, licenseID: terms.id, lineage: terms.lineage))
         }
         for (node, view) in members where view.state == .alive {
             guard let advert = view.advert, terms.serverRank(of: advert.mac) != nil else { continue }
-            servers.append(ServerLicense(node: node, mac: advert.mac, licenseID: advert.licenseID))
+            servers.append(ServerLicense(node: node, mac: advert.mac, licenseID: advert.licenseID, lineage: advert.lineage))
         }
+        servers.sort { $0.node < $1.node }
         // One judge of "equal potential" for the protocol and the vendor tools alike.
-        let differs = LicenseConsistency.mismatch(reports: servers.map { (node: $0.node, licenseID: $0.licenseID) }) != nil
-        let found = differs ? servers.sorted { $0.node < $1.node } : []
-        if found != mismatch {
-            mismatch = found
-            if !found.isEmpty { emit(.licenseMismatch(found), now: now) }
+        let reports = servers.map { LicenseReport(node: $0.node, licenseID: $0.licenseID, lineage: $0.lineage) }
+        let foundMismatch = LicenseConsistency.mismatch(among: reports) != nil ? servers : []
+        let foundMix = foundMismatch.isEmpty && LicenseConsistency.versions(among: reports) != nil ? servers : []
+        if foundMismatch != mismatch {
+            mismatch = foundMismatch
+            if !foundMismatch.isEmpty { emit(.licenseMismatch(foundMismatch), now: now) }
+        }
+        if foundMix != licenseMix {
+            licenseMix = foundMix
+            emit(.licenseMix(foundMix), now: now)
         }
     }
 
@@ -94,9 +136,28 @@ extension LicensingNode {
         promised = proposed
         promisedTo = id
         candidacy.promises[id] = PromiseParts(total: 1, parts: [0: Array(ledger.grants.values)])
-        role = .candidate(candidacy)
+        self.candidacy = candidacy
         for node in eligibleServers() where node != id {
             send(.propose(proposed), to: node)
+        }
+        completeCandidacyIfReady(now: now)
+    }
+
+    /// No quorum of promises in time. If a higher epoch turned up, propose above it; else ask the
+    /// servers that have not promised again for the same epoch: a candidate that cannot reach a
+    /// majority (a minority side) keeps trying without raising the epoch every timeout.
+    mutating func candidacyTimedOut(_ timedOut: Candidacy, now: Instant) {
+        let higher = max(epoch, heardEpoch, ledger.newestStamp.epoch, timedOut.rejectedBy)
+        guard higher < timedOut.epoch, expectedAuthority == id, isSynced else {
+            candidacy = nil
+            reconsider(now: now)   // proposes again, above the higher epoch, if we are still the one
+            return
+        }
+        candidacy?.deadline = now + settings.proposalTimeout
+        let needed = quorum
+        candidacy?.needed = needed
+        for node in eligibleServers() where node != id && timedOut.promises[node]?.complete != true {
+            send(.propose(timedOut.epoch), to: node)
         }
         completeCandidacyIfReady(now: now)
     }
@@ -105,11 +166,8 @@ extension LicensingNode {
         if proposed > promised {
             promised = proposed
             promisedTo = candidate
-            switch role {
-            case .authority(let term): stepDown(from: term.epoch, newer: proposed, now: now)
-            case .candidate: role = .follower
-            case .follower: break
-            }
+            if let term { stepDown(from: term.epoch, newer: proposed, now: now) }
+            candidacy = nil
             sendPromise(proposed, to: candidate)
         } else if proposed == promised, promisedTo == candidate {
             sendPromise(proposed, to: candidate)   // our promise was lost; say it again
@@ -129,24 +187,29 @@ extension LicensingNode {
     }
 
     mutating func handlePromise(_ promisedEpoch: Epoch, part: Int, of total: Int, grants: [Grant], from server: NodeID, now: Instant) {
-        guard case .candidate(var candidacy) = role, candidacy.epoch == promisedEpoch else { return }
-        var parts = candidacy.promises[server] ?? PromiseParts(total: total)
+        guard candidacy?.epoch == promisedEpoch else { return }
+        var parts = candidacy?.promises[server] ?? PromiseParts(total: total)
         guard parts.total == total else { return }
         parts.parts[part] = grants
-        candidacy.promises[server] = parts
-        role = .candidate(candidacy)
+        candidacy?.promises[server] = parts
         completeCandidacyIfReady(now: now)
     }
 
+    /// A server refused our epoch: it promised a higher one. A candidate retries above it when its
+    /// candidacy times out; an authority steps down at once (none of its changes could complete) and
+    /// proposes above it if it is still the one.
     mutating func handleReject(_ rejected: Epoch, promised higher: Epoch, now: Instant) {
-        guard case .candidate(var candidacy) = role, candidacy.epoch == rejected else { return }
-        candidacy.rejectedBy = max(candidacy.rejectedBy, higher)
-        role = .candidate(candidacy)
-        // Retry above the higher epoch when the candidacy times out (if we are still the one).
+        if candidacy?.epoch == rejected {
+            let rejectedBy = max(candidacy?.rejectedBy ?? .none, higher)
+            candidacy?.rejectedBy = rejectedBy
+        } else if let term, term.epoch == rejected, higher > term.epoch {
+            heardEpoch = max(heardEpoch, higher)
+            reconsider(now: now)
+        }
     }
 
     mutating func completeCandidacyIfReady(now: Instant) {
-        guard case .candidate(let candidacy) = role else { return }
+        guard let candidacy else { return }
         let complete = candidacy.promises.values.filter(\.complete)
         guard complete.count >= candidacy.needed else { return }
         // Merge the servers' ledgers: every grant completed in an older epoch is held by a majority,
@@ -154,17 +217,25 @@ extension LicensingNode {
         for parts in complete {
             for grants in parts.parts.values { for grant in grants { ledger.merge(grant) } }
         }
-        var term = Term(epoch: candidacy.epoch)
+        // Some of those grants may never have been published (their authority was deposed between
+        // replicating and publishing them, or they come from a restarted server's data directory):
+        // publish the whole ledger. SWIM keeps only what is news to it, so this costs what is new.
+        for grant in ledger.grants.values.sorted(by: { $0.node < $1.node }) {
+            outbox.append(.publish(LedgerPayloads.payload(for: grant), urgent: false))
+        }
+        self.candidacy = nil
         epoch = candidacy.epoch
         authority = id
-        role = .authority(term)
+        term = Term(epoch: candidacy.epoch, nextBeatAt: now + settings.heartbeatInterval, confirmedAt: now)
         outbox.append(.publish(LedgerPayloads.payload(epoch: epoch, authority: id), urgent: true))
         emit(.authorityChanged(epoch: epoch, authority: id), now: now)
+        // The promises proved a quorum backs this epoch: that renews our own lease.
+        lastContact = now
+        noteAuthorityPresence(now: now)
         if let own = ledger.grants[id], own.cores > 0, ownGrant == nil || ownGrant!.stamp < own.stamp {
-            ownGrant = own
+            ownLedgerEntryChanged(own, now: now)
         }
-        revokeExcess(in: &term, now: now)
-        role = .authority(term)
+        enforceLimit(now: now)
         releaseDepartedHolders(now: now)
         // A request of our own that was waiting for an authority can now be served locally.
         if let pending = request, pending.target == nil || pending.target == id { resendRequest(now: now) }
@@ -177,12 +248,10 @@ extension LicensingNode {
         epoch = newEpoch
         authority = newAuthority
         if newEpoch > promised { promised = newEpoch; promisedTo = newAuthority }
-        switch role {
-        case .authority(let term) where term.epoch < newEpoch: stepDown(from: term.epoch, newer: newEpoch, now: now)
-        case .candidate(let candidacy) where candidacy.epoch <= newEpoch: role = .follower
-        default: break
-        }
+        if let term, term.epoch < newEpoch { stepDown(from: term.epoch, newer: newEpoch, now: now) }
+        if let candidacy, candidacy.epoch <= newEpoch { self.candidacy = nil }
         emit(.authorityChanged(epoch: newEpoch, authority: newAuthority), now: now)
+        noteAuthorityPresence(now: now)
         // Tell the new authority what we hold, so it can rebuild grants its predecessor had not replicated.
         if newAuthority != id, let own = ownGrant, own.cores > 0, previousAuthority != newAuthority, request == nil {
             startRequest(.acquire(cores: own.cores, held: own), now: now)
@@ -195,13 +264,13 @@ extension LicensingNode {
     }
 
     mutating func stepDown(from oldEpoch: Epoch, newer: Epoch, now: Instant) {
-        guard case .authority(var term) = role else { return }
-        role = .follower
+        guard let ended = term else { return }
+        term = nil
         emit(.steppedDown(epoch: oldEpoch, newer: newer), now: now)
         // Changes still waiting for their quorum will never get it in this epoch.
-        for change in term.pending.values.sorted(by: { $0.grant.stamp < $1.grant.stamp }) {
+        for change in ended.pending.values.sorted(by: { $0.grant.stamp < $1.grant.stamp }) {
             if let requester = change.requester {
-                answer(requester, change.requestID, .notAuthority(authority: nil), in: &term, now: now)
+                deliverAnswer(to: requester, change.requestID, .notAuthority(authority: nil), now: now)
             }
         }
     }

@@ -1,10 +1,12 @@
 import SWIM
 
 /// The authority's side: grants, releases, replication to a quorum, and returning cores of departed nodes.
+/// Every change of the term is made in place (`term?...`): the authority answers its own requests
+/// re-entrantly, and a copied-out term written back afterwards would undo what that answer did.
 extension LicensingNode {
     mutating func handleAcquire(from node: NodeID, requestID: UInt64, cores: Int, mac nodeMAC: UInt64, held: Grant?, now: Instant) {
-        guard case .authority(var term) = role, let terms else {
-            send(.reply(requestID: requestID, outcome: .notAuthority(authority: authorityHint)), to: node)
+        guard let term, let terms else {
+            deliverAnswer(to: node, requestID, .notAuthority(authority: authorityHint), now: now)
             // A request that reached us instead of the authority means the authority may be gone:
             // the request path is a failure detector. Have it probed now.
             if let current = authority, current != id, expectedAuthority == id || authority == nil {
@@ -12,67 +14,71 @@ extension LicensingNode {
             }
             return
         }
-        defer { role = .authority(term) }
         if let last = term.answered[node], last.requestID == requestID {
-            send(.reply(requestID: requestID, outcome: last.outcome), to: node)
+            deliverAnswer(to: node, requestID, last.outcome, now: now)
             return
         }
         guard terms.hosts.contains(nodeMAC) else {
-            refuse(node, requestID, .macNotListed(mac: nodeMAC), in: &term, now: now)
+            refuse(node, requestID, .macNotListed(mac: nodeMAC), now: now)
             return
         }
         guard cores > 0 else {
-            refuse(node, requestID, .invalidRequest("a request must ask for at least one core"), in: &term, now: now)
+            refuse(node, requestID, .invalidRequest("a request must ask for at least one core"), now: now)
             return
         }
         if let stamp = term.pending.first(where: { $0.value.grant.node == node })?.key {
             // A change for this node is still waiting for its quorum: answer this request when it completes.
-            term.pending[stamp]?.requester = node
-            term.pending[stamp]?.requestID = requestID
-            term.pending[stamp]?.requesterTold = false
-            term.pending[stamp]?.deadline = now + settings.proposalTimeout
+            self.term?.pending[stamp]?.requester = node
+            self.term?.pending[stamp]?.requestID = requestID
+            self.term?.pending[stamp]?.requesterTold = false
+            self.term?.pending[stamp]?.deadline = now + settings.proposalTimeout
             return
         }
         let inUseByOthers = ledger.total { $0 != node }
-        if let held, held.node == node {
-            // A reclaim after a takeover: confirm what the ledger already knows, or rebuild it.
-            if let known = ledger.grants[node], known.stamp >= held.stamp {
-                answer(node, requestID, known.cores > 0 ? .granted(known) : .released(known), in: &term, now: now)
+        let known = ledger.grants[node]
+        if let held, held.node == node, held.cores > 0, known.map({ $0.stamp < held.stamp }) ?? true {
+            // A reclaim after a takeover: the previous authority granted this and we never heard of it.
+            // Rebuild it if it fits; else the node's request for `cores` goes on below.
+            if inUseByOthers + held.cores <= terms.maxCores, held.cores == cores {
+                commit(held, requester: node, requestID: requestID, now: now)
                 return
             }
-            guard inUseByOthers + held.cores <= terms.maxCores else {
-                refuse(node, requestID, exhausted(requested: held.cores, inUse: inUseByOthers), in: &term, now: now)
-                return
+        }
+        if let known, known.cores == cores {
+            // Already holds exactly this. Confirming it renews the holder's lease, which only a backed
+            // authority may do; an unbacked one has no quorum to give.
+            if isBacked(now: now) {
+                answer(node, requestID, .granted(known), now: now)
+            } else {
+                refuse(node, requestID, .noQuorum(reached: term.beatConfirmations.count, needed: quorum), now: now)
             }
-            commit(held, requester: node, requestID: requestID, in: &term, now: now)
             return
         }
-        if let current = ledger.grants[node], current.cores == cores {
-            answer(node, requestID, .granted(current), in: &term, now: now)   // already holds exactly this
-            return
-        }
+        // A fresh request, or a reclaim of cores the ledger holds as released (the node was held dead
+        // and its cores came back): grant them anew if they fit.
         guard inUseByOthers + cores <= terms.maxCores else {
-            refuse(node, requestID, exhausted(requested: cores, inUse: inUseByOthers), in: &term, now: now)
+            refuse(node, requestID, exhausted(requested: cores, inUse: inUseByOthers), now: now)
             return
         }
-        term.sequence += 1
-        commit(Grant(node: node, cores: cores, stamp: Stamp(epoch: term.epoch, sequence: term.sequence)),
-               requester: node, requestID: requestID, in: &term, now: now)
+        commit(Grant(node: node, cores: cores, stamp: nextStamp()), requester: node, requestID: requestID, now: now)
     }
 
     mutating func handleRelease(from node: NodeID, requestID: UInt64, now: Instant) {
-        guard case .authority(var term) = role else {
-            send(.reply(requestID: requestID, outcome: .notAuthority(authority: authorityHint)), to: node)
+        guard let term else {
+            deliverAnswer(to: node, requestID, .notAuthority(authority: authorityHint), now: now)
             return
         }
-        defer { role = .authority(term) }
         if let last = term.answered[node], last.requestID == requestID {
-            send(.reply(requestID: requestID, outcome: last.outcome), to: node)
+            deliverAnswer(to: node, requestID, last.outcome, now: now)
             return
         }
-        term.sequence += 1
-        commit(Grant(node: node, cores: 0, stamp: Stamp(epoch: term.epoch, sequence: term.sequence)),
-               requester: node, requestID: requestID, in: &term, now: now)
+        commit(Grant(node: node, cores: 0, stamp: nextStamp()), requester: node, requestID: requestID, now: now)
+    }
+
+    /// The next stamp of the current term.
+    mutating func nextStamp() -> Stamp {
+        term!.sequence += 1
+        return Stamp(epoch: term!.epoch, sequence: term!.sequence)
     }
 
     func exhausted(requested: Int, inUse: Int) -> Refusal {
@@ -81,21 +87,21 @@ extension LicensingNode {
 
     /// Records a change, and answers it once enough servers hold it: at once under `available`, after
     /// a majority of the license's servers acknowledged it under `majority`.
-    mutating func commit(_ grant: Grant, requester: NodeID?, requestID: UInt64, in term: inout Term, now: Instant) {
+    mutating func commit(_ grant: Grant, requester: NodeID?, requestID: UInt64, now: Instant) {
+        guard let epoch = term?.epoch else { return }
         ledger.merge(grant)
         if grant.node == id { ownLedgerEntryChanged(grant, now: now) }
-        var change = PendingChange(grant: grant, requester: requester, requestID: requestID, acks: [id],
+        let change = PendingChange(grant: grant, requester: requester, requestID: requestID, acks: [id],
                                    deadline: now + settings.proposalTimeout,
                                    nextRetransmit: now + settings.proposalTimeout.scaled(by: 0.5))
         if policy == .majority, quorum > 1 {
             for server in eligibleServers() where server != id {
-                send(.replicate(term.epoch, grant), to: server)
+                send(.replicate(epoch, grant), to: server)
             }
-            term.pending[grant.stamp] = change
+            term?.pending[grant.stamp] = change
             return
         }
-        change.acks = [id]
-        finish(change, in: &term, now: now)
+        finish(change, now: now)
     }
 
     mutating func handleReplicate(_ replicatedEpoch: Epoch, _ grant: Grant, from sender: NodeID, now: Instant) {
@@ -111,32 +117,59 @@ extension LicensingNode {
     }
 
     mutating func handleReplicated(_ ackedEpoch: Epoch, _ stamp: Stamp, from server: NodeID, now: Instant) {
-        guard case .authority(var term) = role, term.epoch == ackedEpoch, var change = term.pending[stamp] else { return }
+        guard term?.epoch == ackedEpoch, var change = term?.pending[stamp] else { return }
         change.acks.insert(server)
         if change.acks.count >= quorum {
-            term.pending[stamp] = nil
-            finish(change, in: &term, now: now)
+            term?.pending[stamp] = nil
+            finish(change, now: now)
         } else {
-            term.pending[stamp] = change
+            term?.pending[stamp] = change
         }
-        role = .authority(term)
+    }
+
+    /// Datagrams get lost: ask the servers that have not acknowledged a pending change again, and tell
+    /// its requester when it has waited too long (it stays pending, and completes when it can).
+    mutating func retransmitPendingChanges(now: Instant) {
+        guard let term else { return }
+        for stamp in term.pending.keys.sorted() {
+            guard let change = self.term?.pending[stamp] else { continue }
+            if now >= change.nextRetransmit {
+                self.term?.pending[stamp]?.nextRetransmit = now + settings.proposalTimeout.scaled(by: 0.5)
+                for server in eligibleServers() where !change.acks.contains(server) {
+                    send(.replicate(term.epoch, change.grant), to: server)
+                }
+            }
+            if now >= change.deadline, !change.requesterTold {
+                self.term?.pending[stamp]?.requesterTold = true
+                if let requester = change.requester {
+                    let refusal = Refusal.noQuorum(reached: change.acks.count, needed: quorum)
+                    answer(requester, change.requestID, .refused(refusal), now: now)
+                    emit(.refused(node: requester, refusal), now: now)
+                }
+            }
+        }
     }
 
     /// The change is safe: publish it to every replica and answer the requester.
-    mutating func finish(_ change: PendingChange, in term: inout Term, now: Instant) {
+    mutating func finish(_ change: PendingChange, now: Instant) {
         outbox.append(.publish(LedgerPayloads.payload(for: change.grant), urgent: true))
         let outcome: LicensingMessage.Outcome = change.grant.cores > 0 ? .granted(change.grant) : .released(change.grant)
         emit(change.grant.cores > 0 ? .granted(change.grant) : .released(change.grant), now: now)
-        if let requester = change.requester { answer(requester, change.requestID, outcome, in: &term, now: now) }
+        if let requester = change.requester { answer(requester, change.requestID, outcome, now: now) }
     }
 
-    mutating func refuse(_ node: NodeID, _ requestID: UInt64, _ refusal: Refusal, in term: inout Term, now: Instant) {
-        answer(node, requestID, .refused(refusal), in: &term, now: now)
+    mutating func refuse(_ node: NodeID, _ requestID: UInt64, _ refusal: Refusal, now: Instant) {
+        answer(node, requestID, .refused(refusal), now: now)
         emit(.refused(node: node, refusal), now: now)
     }
 
-    mutating func answer(_ node: NodeID, _ requestID: UInt64, _ outcome: LicensingMessage.Outcome, in term: inout Term, now: Instant) {
-        term.answered[node] = (requestID, outcome)
+    /// Answers a request as the authority: remembered, so a retry of it gets the same answer.
+    mutating func answer(_ node: NodeID, _ requestID: UInt64, _ outcome: LicensingMessage.Outcome, now: Instant) {
+        term?.answered[node] = (requestID, outcome)
+        deliverAnswer(to: node, requestID, outcome, now: now)
+    }
+
+    mutating func deliverAnswer(to node: NodeID, _ requestID: UInt64, _ outcome: LicensingMessage.Outcome, now: Instant) {
         if node == id {
             handleReply(requestID: requestID, outcome: outcome, from: id, now: now)
         } else {
@@ -150,45 +183,62 @@ extension LicensingNode {
         return expected == id ? nil : expected
     }
 
+    /// When a departed holder's cores come back: at once for a node that left; after the grace period
+    /// for a dead one, and under `available` only while every license server is alive here (another
+    /// side of a partition may have an authority of its own serving that node).
+    func releaseDue(of node: NodeID, mayReclaimDead: Bool) -> Instant? {
+        guard let view = members[node], !view.state.isActive, let inactiveSince = view.inactiveSince else { return nil }
+        if view.state == .left { return inactiveSince }
+        // Held dead, but heard from since: the grace period counts from the last word.
+        let since = max(inactiveSince, view.heardAt ?? inactiveSince)
+        return mayReclaimDead ? since + settings.deadGracePeriod : nil
+    }
+
+    var mayReclaimDead: Bool { policy == .majority || everyServerAlive }
+
     /// When the next departed holder's cores come back.
     var nextReleaseDue: Instant? {
+        let mayReclaim = mayReclaimDead
         var due: Instant?
         for grant in ledger.holders where grant.node != id {
-            guard let view = members[grant.node], !view.state.isActive, let since = view.inactiveSince else { continue }
-            let at = view.state == .left ? since : since + settings.deadGracePeriod
+            guard let at = releaseDue(of: grant.node, mayReclaimDead: mayReclaim) else { continue }
             if due == nil || at < due! { due = at }
         }
         return due
     }
 
-    /// Cores of a node that left come back at once; of a dead one, after the grace period.
+    /// Cores of a node that left come back at once; of a dead one, after the grace period (by then
+    /// its lease has lapsed, if it is alive on the other side of a partition).
     mutating func releaseDepartedHolders(now: Instant) {
-        guard case .authority(var term) = role else { return }
+        guard term != nil else { return }
+        let mayReclaim = mayReclaimDead
         for grant in ledger.holders where grant.node != id {
-            guard let view = members[grant.node], !view.state.isActive, let since = view.inactiveSince else { continue }
-            let due = view.state == .left ? since : since + settings.deadGracePeriod
-            guard now >= due, !term.pending.values.contains(where: { $0.grant.node == grant.node }) else { continue }
-            term.sequence += 1
-            commit(Grant(node: grant.node, cores: 0, stamp: Stamp(epoch: term.epoch, sequence: term.sequence)),
-                   requester: nil, requestID: 0, in: &term, now: now)
+            guard let due = releaseDue(of: grant.node, mayReclaimDead: mayReclaim), now >= due,
+                  term?.pending.values.contains(where: { $0.grant.node == grant.node }) == false else { continue }
+            commit(Grant(node: grant.node, cores: 0, stamp: nextStamp()), requester: nil, requestID: 0, now: now)
         }
-        role = .authority(term)
     }
 
-    /// After a partition healed under `available`, both sides' grants are in the ledger and may exceed
-    /// the limit. The newest grants (highest stamps: granted last, during the partition) are revoked
-    /// until the total fits; their holders see the revocation and must acquire again. Deterministic:
-    /// every authority would revoke the same grants from the same ledger.
-    mutating func revokeExcess(in term: inout Term, now: Instant) {
-        guard let terms else { return }
+    /// The ledger may hold more than the limit: after a partition healed under `available` both sides'
+    /// grants are in it, and a renewed license may allow fewer cores. The newest grants (highest
+    /// stamps: granted last, during the partition) are revoked until the total fits; their holders see
+    /// the revocation and ask again. Deterministic: every authority would revoke the same grants from
+    /// the same ledger. Only an authority whose epoch is above every stamp can do it (its revocations
+    /// must win); `reconsider` makes a lower one step down and propose above them first.
+    mutating func enforceLimit(now: Instant) {
+        guard let terms, let term, ledger.newestStamp.epoch <= term.epoch else { return }
         var total = ledger.total()
         guard total > terms.maxCores else { return }
         for grant in ledger.holders.sorted(by: { $0.stamp > $1.stamp }) where total > terms.maxCores {
+            guard self.term?.pending.values.contains(where: { $0.grant.node == grant.node }) == false else { continue }
             total -= grant.cores
-            term.sequence += 1
-            let revoked = Grant(node: grant.node, cores: 0, stamp: Stamp(epoch: term.epoch, sequence: term.sequence))
             emit(.excessRevoked(grant), now: now)
-            commit(revoked, requester: nil, requestID: 0, in: &term, now: now)
+            commit(Grant(node: grant.node, cores: 0, stamp: nextStamp()), requester: nil, requestID: 0, now: now)
         }
+    }
+
+    /// A grant merged into the ledger: an authority checks the limit (a healed partition's grants).
+    mutating func ledgerGrew(by grant: Grant, now: Instant) {
+        if term != nil, grant.cores > 0 { enforceLimit(now: now) }
     }
 }

@@ -77,8 +77,10 @@ public struct Ledger: Hashable, Sendable {
 }
 
 /// How the ledger and the epoch ride SWIM's application payloads: one payload per node's grant (a
-/// newer stamp is a newer version) and one for the current epoch. Push-pull carries them all, so a
-/// node that was away catches up in one exchange.
+/// newer stamp is a newer version) and one for the current epoch, whose version also counts the
+/// authority's heartbeats (epoch in the high 32 bits, beat in the low), so each heartbeat is news that
+/// gossip carries to every holder. Push-pull carries them all, so a node that was away catches up in
+/// one exchange.
 public enum LedgerPayloads {
     static let grantPrefix = "lm.grant."
     static let epochKey = "lm.epoch"
@@ -89,22 +91,23 @@ public enum LedgerPayloads {
         return AppPayload(key: grantPrefix + grant.node.description, version: grant.stamp.rawValue, value: value)
     }
 
-    public static func payload(epoch: Epoch, authority: NodeID) -> AppPayload {
+    public static func payload(epoch: Epoch, authority: NodeID, beat: UInt32 = 0) -> AppPayload {
         var value: [UInt8] = []
         appendUInt64(authority.rawValue, to: &value)
-        return AppPayload(key: epochKey, version: UInt64(epoch.rawValue), value: value)
+        return AppPayload(key: epochKey, version: UInt64(epoch.rawValue) << 32 | UInt64(beat), value: value)
     }
 
     public enum Decoded: Hashable, Sendable {
         case grant(Grant)
-        case epoch(Epoch, authority: NodeID)
+        case epoch(Epoch, authority: NodeID, beat: UInt32)
     }
 
     /// Nil for payloads that are not the ledger's, or malformed ones (dropped, never trusted).
     public static func decode(_ payload: AppPayload) -> Decoded? {
         if payload.key == epochKey {
-            guard payload.version <= UInt64(UInt32.max), let authority = readUInt64(payload.value) else { return nil }
-            return .epoch(Epoch(rawValue: UInt32(payload.version)), authority: NodeID(authority))
+            guard let authority = readUInt64(payload.value) else { return nil }
+            return .epoch(Epoch(rawValue: UInt32(truncatingIfNeeded: payload.version >> 32)), authority: NodeID(authority),
+                          beat: UInt32(truncatingIfNeeded: payload.version))
         }
         guard payload.key.hasPrefix(grantPrefix),
               let node = NodeID(hex: String(payload.key.dropFirst(grantPrefix.count))),

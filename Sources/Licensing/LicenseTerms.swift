@@ -1,3 +1,4 @@
+import Crypto
 import SWIM
 
 /// What the licensing state machine needs to know of a verified license: the terms, with no
@@ -16,12 +17,20 @@ public struct LicenseTerms: Hashable, Sendable {
     /// Validity window, in seconds since the Unix epoch (UTC).
     public var notBefore: Int64?
     public var expires: Int64
+    /// Who the license is for. Licenses of one licensee are versions of one another (a renewal): servers
+    /// holding different versions keep serving during a rollout, under the authority's version.
+    public private(set) var licensee: String
+    /// A short fingerprint of the licensee that adverts carry (0 when the licensee is unknown: then only
+    /// an equal id counts as the same license).
+    public private(set) var lineage: UInt64
 
     /// At most this many license servers: a server's rank is part of every epoch number (8 bits).
     public static let maximumServers = 255
 
     public init(id: String, maxCores: Int, hosts: Set<UInt64>, servers: Set<UInt64>, features: Set<String>,
-                notBefore: Int64? = nil, expires: Int64) {
+                notBefore: Int64? = nil, expires: Int64, licensee: String = "") {
+        self.licensee = licensee
+        self.lineage = Self.lineage(of: licensee)
         self.id = id
         self.maxCores = maxCores
         self.hosts = hosts
@@ -41,6 +50,13 @@ public struct LicenseTerms: Hashable, Sendable {
 
     /// Position of a server's MAC in the sorted server list, if it is one.
     public func serverRank(of mac: UInt64) -> Int? { servers.firstIndex(of: mac) }
+
+    /// The first 8 bytes of the licensee's SHA-256 (never 0 for a named licensee), 0 for none.
+    public static func lineage(of licensee: String) -> UInt64 {
+        guard !licensee.isEmpty else { return 0 }
+        let digest = SHA256.hash(Array(licensee.utf8))
+        return max(1, digest.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+    }
 
     public func isValid(at unixSeconds: Int64) -> Bool {
         if let notBefore, unixSeconds < notBefore { return false }
@@ -63,6 +79,7 @@ extension LicenseTerms {
     public init(_ license: License) {
         self.init(id: license.id, maxCores: license.maxCores, hosts: Set(license.hosts.map(\.rawValue)),
                   servers: Set(license.servers.map(\.rawValue)), features: Set(license.features),
-                  notBefore: license.notBefore?.secondsSince1970, expires: license.expires.secondsSince1970)
+                  notBefore: license.notBefore?.secondsSince1970, expires: license.expires.secondsSince1970,
+                  licensee: license.licensee)
     }
 }

@@ -32,7 +32,8 @@ public enum LicensingCodec {
                     w.varint(UInt64(shown.count)); for grant in shown { w.grant(grant) }
                 case .macNotListed(let mac): w.byte(2); w.varint(mac)
                 case .noQuorum(let reached, let needed): w.byte(3); w.varint(UInt64(reached)); w.varint(UInt64(needed))
-                case .invalidRequest(let reason): w.byte(4); w.string(String(reason.prefix(200)))
+                case .invalidRequest(let reason): w.byte(4); w.string(reason, atMostBytes: 200)
+                case .notLicensed(let reason): w.byte(5); w.string(reason, atMostBytes: 200)
                 }
             }
         case .propose(let epoch):
@@ -46,6 +47,10 @@ public enum LicensingCodec {
             w.byte(7); w.varint(UInt64(epoch.rawValue)); w.grant(grant)
         case .replicated(let epoch, let stamp):
             w.byte(8); w.varint(UInt64(epoch.rawValue)); w.u64(stamp.rawValue)
+        case .heartbeat(let epoch, let beat):
+            w.byte(9); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat))
+        case .heartbeatAck(let epoch, let beat):
+            w.byte(10); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat))
         }
         return w.bytes
     }
@@ -86,6 +91,12 @@ public enum LicensingCodec {
         case 8:
             guard let epoch = r.epoch(), let stamp = r.u64() else { return nil }
             return .replicated(epoch, Stamp(rawValue: stamp))
+        case 9:
+            guard let epoch = r.epoch(), let beat = r.count(max: Int(UInt32.max)) else { return nil }
+            return .heartbeat(epoch, beat: UInt32(beat))
+        case 10:
+            guard let epoch = r.epoch(), let beat = r.count(max: Int(UInt32.max)) else { return nil }
+            return .heartbeatAck(epoch, beat: UInt32(beat))
         default:
             return nil
         }
@@ -117,6 +128,8 @@ public enum LicensingCodec {
                 return .refused(.noQuorum(reached: reached, needed: needed))
             case 4:
                 return r.string(max: 200).map { .refused(.invalidRequest($0)) }
+            case 5:
+                return r.string(max: 200).map { .refused(.notLicensed($0)) }
             default: return nil
             }
         default: return nil
@@ -137,7 +150,16 @@ public enum LicensingCodec {
         mutating func grant(_ grant: Grant) {
             u64(grant.node.rawValue); varint(UInt64(max(0, grant.cores))); u64(grant.stamp.rawValue)
         }
-        mutating func string(_ s: String) { let u = Array(s.utf8); varint(UInt64(u.count)); bytes += u }
+        /// The longest whole-character prefix of `s` that fits `limit` UTF-8 bytes (the decoder's bound).
+        mutating func string(_ s: String, atMostBytes limit: Int) {
+            var u: [UInt8] = []
+            for character in s {
+                let encoded = Array(character.utf8)
+                guard u.count + encoded.count <= limit else { break }
+                u += encoded
+            }
+            varint(UInt64(u.count)); bytes += u
+        }
     }
 
     private struct Reader {

@@ -17,6 +17,11 @@ public enum LicensingMessage: Hashable, Sendable {
     /// The authority asks the servers to hold a grant (policy `majority`); each answers `replicated`.
     case replicate(Epoch, Grant)
     case replicated(Epoch, Stamp)
+    /// The authority asks the servers to confirm its epoch (policy `majority`), once per heartbeat; it
+    /// renews the holders' leases (by gossip) only once a majority confirmed. A server that promised
+    /// a higher epoch answers `reject`, and the authority steps down.
+    case heartbeat(Epoch, beat: UInt32)
+    case heartbeatAck(Epoch, beat: UInt32)
 
     public enum Outcome: Hashable, Sendable {
         case granted(Grant)
@@ -34,6 +39,8 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
     /// The authority could not get a majority of the license servers to hold the grant.
     case noQuorum(reached: Int, needed: Int)
     case invalidRequest(String)
+    /// This node may not ask for cores: its own license is missing or did not verify (decided locally).
+    case notLicensed(String)
 
     public var description: String {
         switch self {
@@ -51,8 +58,44 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
                 + "The cluster may be partitioned; grants resume when a majority of the license servers can reach each other."
         case .invalidRequest(let reason):
             return "Invalid request: \(reason)"
+        case .notLicensed(let reason):
+            return reason
         }
     }
+}
+
+extension Refusal {
+    /// Whether asking again later can succeed without anyone changing this node's request: cores may
+    /// be freed, a quorum may come back, a renewed license may list this host.
+    public var isRetryable: Bool {
+        switch self {
+        case .cpuLimitExhausted, .noQuorum, .macNotListed: true
+        case .invalidRequest, .notLicensed: false
+        }
+    }
+}
+
+/// Identifies one acquire or release of this node, from the call that starts it to the event that
+/// settles it (`LicensingEvent.Kind.requestSettled`). Unique within a life of the node; the base is
+/// random per life, so the authority never mistakes a new life's request for an old one's.
+public struct RequestID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+    public init(rawValue: UInt64) { self.rawValue = rawValue }
+    public static func < (lhs: RequestID, rhs: RequestID) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { "#\(rawValue)" }
+}
+
+/// How a request of this node ended. Every request started gets exactly one.
+public enum RequestOutcome: Hashable, Sendable {
+    /// This node holds these cores.
+    case granted(Grant)
+    /// This node holds no cores.
+    case released
+    case refused(Refusal)
+    /// A newer request of this node replaced it before it was answered.
+    case superseded(by: RequestID)
+    /// It will not be answered: this node is leaving, say.
+    case abandoned(String)
 }
 
 /// The two field errors, word for word. Each message that uses them goes on to give the cause and the fix.

@@ -11,7 +11,15 @@ import SWIM
 /// under `available`) and sent their ledgers, so it never starts from a stale ledger. Promising an epoch
 /// means refusing ledger changes from older ones: a cut-off authority cannot complete a grant.
 ///
-/// Every other node is a client of the authority and a replica of the ledger.
+/// Every other node is a client of the authority and a replica of the ledger. A client wants
+/// `desiredCores` (set by `acquire`, cleared by `release`): while it holds none it asks again by itself,
+/// after a refusal once cores are free, after a revocation or a reclaim at once, after a lapsed lease
+/// once it hears from an authority again.
+///
+/// Leases. A holder uses its cores only while it hears from an authority that a quorum of license
+/// servers backs (heartbeats, gossiped) at least every `LicensingSettings.lease`; the cores of a node
+/// held dead return to the pool only after `deadGracePeriod`, which is longer. So a holder cut off by a
+/// partition has stopped using its cores before anyone else is given them.
 public struct LicensingNode: Sendable {
     public let id: NodeID
     public let mac: UInt64
@@ -23,11 +31,19 @@ public struct LicensingNode: Sendable {
     /// The highest established epoch we know of, and its authority.
     public internal(set) var epoch = Epoch.none
     public internal(set) var authority: NodeID?
-    /// The grant this node holds, as the authority confirmed it.
+    /// The grant this node holds and may use, as the authority confirmed it.
     public internal(set) var ownGrant: Grant?
-    /// Why this node's last request was refused, for validation messages.
+    /// Cores this node wants to hold (0: none). Set by `acquire`, cleared by `release` and `leaving`.
+    public internal(set) var desiredCores = 0
+    /// Why this node's last request was refused, until it holds cores again.
     public internal(set) var lastRefusal: Refusal?
+    /// Why this node lost the cores it held, until it holds cores again.
+    public internal(set) var lossReason: String?
+    /// License servers holding licenses of different licensees (nobody acts as authority meanwhile).
     public internal(set) var mismatch: [ServerLicense] = []
+    /// License servers holding different versions of one licensee's license (a renewal being rolled
+    /// out; service goes on under the authority's version).
+    public internal(set) var licenseMix: [ServerLicense] = []
     /// The membership layer has completed a full-state exchange since this node started, so this
     /// node's ledger replica holds what the cluster knows. Until then it never proposes an epoch: a
     /// restarted server must not take over from an empty ledger.
@@ -36,25 +52,45 @@ public struct LicensingNode: Sendable {
     var members: [NodeID: MemberView] = [:]
     var promised = Epoch.none
     var promisedTo: NodeID?
-    var role = Role.follower
+    /// The highest epoch heard of in a rejection or a ledger stamp (not promised to anyone).
+    var heardEpoch = Epoch.none
+    /// Role state. At most one of the two is set; each is changed in place, never copied out and
+    /// written back, so a nested change (the authority answering its own request) cannot be lost.
+    var candidacy: Candidacy?
+    var term: Term?
     var request: PendingRequest?
-    var nextRequestID: UInt64 = 1
-    var outbox: [LicensingDirective] = []
+    var nextRequestID: UInt64
+    /// When this node next asks for its cores by itself (after a refusal).
+    var nextAttemptAt: Instant?
+    /// The ledger's newest stamp when the last refusal came: a newer one may mean cores were freed.
+    var ledgerAtRefusal = Stamp.zero
+    /// The last word from an authority backed by a quorum (heartbeat or answer): the lease's start.
+    var lastContact: Instant?
+    /// Since when no established authority is alive here (nil while one is).
+    var authorityMissingSince: Instant?
     var noAuthorityReported = false
-    /// The grant a previous life held (restored), to be confirmed by the authority before use.
+    /// The grant a previous life held (restored) or a lapsed lease left, to be confirmed by the
+    /// authority before it is used again.
     var heldForReclaim: Grant?
+    var outbox: [LicensingDirective] = []
+    /// The time of the latest input (time is an argument; this remembers it for rules that age).
+    var clock = Instant.zero
+    /// When the last member held inactive but heard from stops counting as alive (see `heardWindow`).
+    var heardFromInactiveUntil: Instant?
 
     struct MemberView: Sendable {
         var state: MemberState
         var advert: NodeAdvert?
         var inactiveSince: Instant?
+        /// When a licensing message from it last arrived. The membership view lags (a restarted server's
+        /// first proposal can arrive before the news that it is back): a member heard from lately counts
+        /// as alive for choosing the authority, and its cores are not returned as a dead node's.
+        var heardAt: Instant?
     }
 
-    enum Role: Sendable {
-        case follower
-        case candidate(Candidacy)
-        case authority(Term)
-    }
+    /// How long a message from a member held dead keeps it eligible: long enough for the membership
+    /// layer to catch up, short enough that a late datagram of a dead server delays nothing for long.
+    var heardWindow: Duration { settings.proposalTimeout * 4 }
 
     struct Candidacy: Sendable {
         var epoch: Epoch
@@ -76,6 +112,13 @@ public struct LicensingNode: Sendable {
         var pending: [Stamp: PendingChange] = [:]
         /// The last answer to each node, so a retried request gets the same answer.
         var answered: [NodeID: (requestID: UInt64, outcome: LicensingMessage.Outcome)] = [:]
+        /// The current heartbeat, the servers that confirmed it, and whether it renewed the leases.
+        var beat: UInt32 = 0
+        var beatConfirmations: Set<NodeID> = []
+        var beatRenewed = false
+        var nextBeatAt: Instant
+        /// When a quorum last confirmed this term (its promises, then each confirmed heartbeat).
+        var confirmedAt: Instant
     }
 
     /// A ledger change waiting for a majority of the servers to hold it (policy `majority`).
@@ -93,11 +136,12 @@ public struct LicensingNode: Sendable {
 
     struct PendingRequest: Sendable {
         enum Kind: Sendable { case acquire(cores: Int, held: Grant?), release }
-        var id: UInt64
+        var id: RequestID
         var kind: Kind
         var target: NodeID?
         var tried: Set<NodeID> = []
         var deadline: Instant
+        var isRelease: Bool { if case .release = kind { true } else { false } }
     }
 
     /// - Parameter requestIDBase: where this life's request IDs start. The authority answers a repeated
@@ -118,14 +162,16 @@ public struct LicensingNode: Sendable {
 
     /// What this node advertises in its member metadata.
     public var advert: NodeAdvert {
-        NodeAdvert(mac: mac, licenseID: terms?.id ?? "", licenseValid: licenseValid)
+        NodeAdvert(mac: mac, licenseID: terms?.id ?? "", licenseValid: licenseValid, lineage: terms?.lineage ?? 0)
     }
 
     public var policy: PartitionPolicy { settings.policy ?? terms?.defaultPolicy ?? .available }
 
-    public var isAuthority: Bool { if case .authority = role { true } else { false } }
-    public var isCandidate: Bool { if case .candidate = role { true } else { false } }
+    public var isAuthority: Bool { term != nil }
+    public var isCandidate: Bool { candidacy != nil }
     public var hasPendingRequest: Bool { request != nil }
+    /// The request in flight, if any.
+    public var pendingRequestID: RequestID? { request?.id }
 
     /// The lowest alive eligible server, by this node's view: who should be authority.
     public var expectedAuthority: NodeID? { eligibleServers().first }
@@ -135,49 +181,26 @@ public struct LicensingNode: Sendable {
         var deadline = Instant.distantFuture
         func consider(_ instant: Instant?) { if let instant, instant < deadline { deadline = instant } }
         consider(request?.deadline)
-        switch role {
-        case .follower: break
-        case .candidate(let candidacy): consider(candidacy.deadline)
-        case .authority(let term):
+        consider(candidacy?.deadline)
+        if let term {
             for change in term.pending.values {
                 consider(change.requesterTold ? change.nextRetransmit : min(change.deadline, change.nextRetransmit))
             }
+            consider(term.nextBeatAt)
             consider(nextReleaseDue)
         }
+        if ownGrant != nil, let lastContact { consider(lastContact + settings.lease) }
+        // A member held dead but heard from lately stops counting as alive then.
+        if let until = heardFromInactiveUntil, until > clock { consider(until) }
+        if wantsToAsk { consider(nextAttemptAt) }
         return deadline
-    }
-
-    // MARK: - Validation (local, never waits)
-
-    /// Whether this node may serve now (log a user in, run a batch), answered from the local state only.
-    public func validate(feature: String? = nil, unixTime: Int64) -> LicenseCheck {
-        guard let terms else {
-            return .denied("No license is installed on this node. Fix: install the license file and restart or reload the agent (SIGHUP).")
-        }
-        guard licenseValid else {
-            return .denied("The installed license \(terms.id) did not verify on this node; see the agent log for the reason.")
-        }
-        if let notBefore = terms.notBefore, unixTime < notBefore {
-            return .denied("License \(terms.id) is not valid before \(formatUnixDate(notBefore)). Fix: check the system clock, or wait until then.")
-        }
-        if unixTime >= terms.expires {
-            return .denied("License \(terms.id) expired on \(formatUnixDate(terms.expires)). Fix: install a renewed license.")
-        }
-        if let feature, !terms.features.contains(feature) {
-            let list = terms.features.sorted().joined(separator: ", ")
-            return .denied("Feature '\(feature)' is not in license \(terms.id) (licensed: \(list.isEmpty ? "none" : list)).")
-        }
-        guard let grant = ownGrant, grant.cores > 0 else {
-            if let lastRefusal { return .denied(lastRefusal.description) }
-            return .denied("This node holds no cores yet: its request to the license authority has not been answered. Fix: check `licmesh status` for the authority.")
-        }
-        return .allowed(grant)
     }
 
     // MARK: - Inputs
 
     /// The membership view changed: every other member as SWIM knows it.
     public mutating func updateMembership(_ view: [Member], now: Instant) -> [LicensingDirective] {
+        clock = max(clock, now)
         var seen: Set<NodeID> = []
         for member in view where member.id != id {
             seen.insert(member.id)
@@ -190,6 +213,7 @@ public struct LicensingNode: Sendable {
             entry.state = member.state
             entry.advert = NodeAdvert(metadata: member.metadata)
             members[member.id] = entry
+            if !member.state.isActive, heardLately(entry) { noteHeardFromInactive(until: entry.heardAt! + heardWindow) }
         }
         for (node, entry) in members where !seen.contains(node) {
             // Forgotten by SWIM (tombstone expired): keep it as dead for the release clock.
@@ -199,25 +223,41 @@ public struct LicensingNode: Sendable {
             members[node] = gone
         }
         reconsider(now: now)
-        return flush()
+        return finish(now: now)
     }
 
     /// A ledger payload arrived through SWIM (gossip or push-pull).
     public mutating func receivePayload(_ payload: AppPayload, now: Instant) -> [LicensingDirective] {
+        clock = max(clock, now)
         switch LedgerPayloads.decode(payload) {
         case .grant(let grant)?:
-            if ledger.merge(grant), grant.node == id { ownLedgerEntryChanged(grant, now: now) }
-        case .epoch(let newEpoch, let newAuthority)?:
+            if ledger.merge(grant) {
+                if grant.node == id { ownLedgerEntryChanged(grant, now: now) }
+                ledgerGrew(by: grant, now: now)
+            }
+        case .epoch(let newEpoch, let newAuthority, _)?:
             learnEpoch(newEpoch, authority: newAuthority, now: now)
+            if newEpoch == epoch, newAuthority == authority {
+                // A heartbeat of the authority we follow renews this node's lease.
+                lastContact = now
+            } else if newEpoch < highestEpochSeen, newAuthority != id, members[newAuthority]?.state == .alive {
+                // An authority below an epoch we know of (established while it was away: a restart, a
+                // partition under `available`). Its grants would lose to that epoch's stamps; tell it,
+                // so that it steps down and the lowest server proposes above both.
+                send(.reject(newEpoch, promised: highestEpochSeen), to: newAuthority)
+            }
         case nil:
             break
         }
         reconsider(now: now)
-        return flush()
+        return finish(now: now)
     }
 
     /// A licensing message arrived from a member.
     public mutating func receive(_ message: LicensingMessage, from sender: NodeID, now: Instant) -> [LicensingDirective] {
+        clock = max(clock, now)
+        members[sender]?.heardAt = now
+        if let view = members[sender], heardLately(view) { noteHeardFromInactive(until: now + heardWindow) }
         switch message {
         case .acquire(let requestID, let cores, let senderMAC, let held):
             handleAcquire(from: sender, requestID: requestID, cores: cores, mac: senderMAC, held: held, now: now)
@@ -235,8 +275,12 @@ public struct LicensingNode: Sendable {
             handleReplicate(replicatedEpoch, grant, from: sender, now: now)
         case .replicated(let ackedEpoch, let stamp):
             handleReplicated(ackedEpoch, stamp, from: sender, now: now)
+        case .heartbeat(let beatEpoch, let beat):
+            handleHeartbeat(beatEpoch, beat: beat, from: sender, now: now)
+        case .heartbeatAck(let beatEpoch, let beat):
+            handleHeartbeatAck(beatEpoch, beat: beat, from: sender, now: now)
         }
-        return flush()
+        return finish(now: now)
     }
 
     /// What a server must keep across a restart (the agent writes it to its data directory): the
@@ -252,93 +296,125 @@ public struct LicensingNode: Sendable {
     public mutating func restore(_ state: LicensingDurableState) {
         for grant in state.grants { ledger.merge(grant) }
         epoch = max(epoch, state.epoch)
-        authority = state.authority
+        // This node is no authority after a restart, whatever it was before.
+        authority = state.authority == id ? nil : state.authority
         promised = max(promised, state.promised, state.epoch)
         heldForReclaim = state.ownGrant.flatMap { $0.node == id && $0.cores > 0 ? $0 : nil }
     }
 
     /// The membership layer finished its first full-state exchange (or this node started the cluster).
     public mutating func membershipSynced(now: Instant) -> [LicensingDirective] {
+        clock = max(clock, now)
         guard !isSynced else { return [] }
         isSynced = true
         reconsider(now: now)
-        return flush()
+        return finish(now: now)
     }
 
-    /// Asks the authority for `cores` (the configured count when nil). Answered later through events.
-    /// After a restart, the first request asks to confirm the grant the previous life held.
-    public mutating func acquire(cores: Int? = nil, now: Instant) -> [LicensingDirective] {
-        let held = heldForReclaim
+    /// Asks the authority for `cores` (the configured count when nil), and keeps wanting them: if the
+    /// request is refused, or the cores are later lost, this node asks again by itself. The request is
+    /// settled later by a `requestSettled` event with the returned ID (at once when it is invalid).
+    /// After a restart, the request also asks to confirm the grant the previous life held.
+    public mutating func acquire(cores: Int? = nil, now: Instant) -> (RequestID, [LicensingDirective]) {
+        clock = max(clock, now)
+        let wanted = cores ?? settings.requestedCores
+        if let problem = unlicensedReason {
+            // Wanted all the same: asked for as soon as a valid license is installed.
+            if wanted >= 1 { desiredCores = wanted }
+            let id = takeRequestID()
+            settle(id, .refused(.notLicensed(problem)), now: now)
+            return (id, finish(now: now))
+        }
+        guard wanted >= 1 else {
+            let id = takeRequestID()
+            settle(id, .refused(.invalidRequest("ask for at least one core (got \(wanted)), or release the cores instead")), now: now)
+            return (id, finish(now: now))
+        }
+        desiredCores = wanted
+        nextAttemptAt = nil
+        let id = startAcquire(now: now)
+        return (id, finish(now: now))
+    }
+
+    /// Gives this node's cores back, and stops wanting any.
+    public mutating func release(now: Instant) -> (RequestID, [LicensingDirective]) {
+        clock = max(clock, now)
+        desiredCores = 0
+        nextAttemptAt = nil
+        lastRefusal = nil
         heldForReclaim = nil
-        startRequest(.acquire(cores: held?.cores ?? cores ?? settings.requestedCores, held: held), now: now)
-        return flush()
-    }
-
-    /// Gives this node's cores back.
-    public mutating func release(now: Instant) -> [LicensingDirective] {
-        startRequest(.release, now: now)
-        return flush()
+        let acquireInFlight = request.map { !$0.isRelease } ?? false
+        if ownGrant == nil, ledger.cores(of: id) == 0, !acquireInFlight {
+            // Nothing held, nothing being asked for: released already, no need to ask anyone.
+            let id = takeRequestID()
+            settle(id, .released, now: now)
+            return (id, finish(now: now))
+        }
+        // It stops using its cores now, not when the authority answers: the authority may give them
+        // to another node the moment it records the release.
+        dropGrant(reason: "this node released its cores", now: now)
+        let id = startRequest(.release, now: now)
+        return (id, finish(now: now))
     }
 
     /// Runs timers that have come due.
     public mutating func tick(now: Instant) -> [LicensingDirective] {
+        clock = max(clock, now)
         if let pending = request, now >= pending.deadline { requestTimedOut(now: now) }
-        switch role {
-        case .follower:
-            break
-        case .candidate(let candidacy):
-            if now >= candidacy.deadline {
-                role = .follower
-                reconsider(now: now)   // proposes again if we are still the one
-            }
-        case .authority(var term):
-            for stamp in term.pending.keys.sorted() {
-                guard var change = term.pending[stamp] else { continue }
-                if now >= change.nextRetransmit {
-                    // Datagrams get lost: ask the servers that have not acknowledged again.
-                    change.nextRetransmit = now + settings.proposalTimeout.scaled(by: 0.5)
-                    for server in eligibleServers() where !change.acks.contains(server) {
-                        send(.replicate(term.epoch, change.grant), to: server)
-                    }
-                }
-                if now >= change.deadline, !change.requesterTold {
-                    change.requesterTold = true
-                    if let requester = change.requester {
-                        let refusal = Refusal.noQuorum(reached: change.acks.count, needed: quorum)
-                        answer(requester, change.requestID, .refused(refusal), in: &term, now: now)
-                        emit(.refused(node: requester, refusal), now: now)
-                    }
-                }
-                term.pending[stamp] = change
-            }
-            role = .authority(term)
+        if let candidacy, now >= candidacy.deadline { candidacyTimedOut(candidacy, now: now) }
+        if term != nil {
+            retransmitPendingChanges(now: now)
+            if let due = term?.nextBeatAt, now >= due { heartbeat(now: now) }
             releaseDepartedHolders(now: now)
         }
-        return flush()
+        expireLease(now: now)
+        reconsider(now: now)
+        return finish(now: now)
     }
 
     /// This node is leaving the cluster: it stops serving at once, so it gives up its grant locally
     /// (the authority returns the cores when it hears of the departure) and stops acting as authority.
     public mutating func leaving(now: Instant) -> [LicensingDirective] {
+        clock = max(clock, now)
+        if let pending = request { settle(pending.id, .abandoned("this node is leaving the cluster"), now: now) }
         request = nil
-        if case .authority(let term) = role { stepDown(from: term.epoch, newer: term.epoch, now: now) }
-        role = .follower
+        desiredCores = 0
+        nextAttemptAt = nil
+        if let term { stepDown(from: term.epoch, newer: term.epoch, now: now) }
+        candidacy = nil
         if ownGrant != nil {
             ownGrant = nil
+            lossReason = "this node left the cluster"
             emit(.ownGrantLost(reason: "this node left the cluster"), now: now)
         }
         return flush()
     }
 
-    /// Installs a new license (SIGHUP reload). The advert changes; the driver republishes it.
+    /// Installs a new license (SIGHUP reload). The advert changes; the driver republishes it. A node
+    /// that wants cores and holds none asks again at once (a renewed license may list it now).
     public mutating func replaceLicense(_ newTerms: LicenseTerms?, valid: Bool, now: Instant) -> [LicensingDirective] {
+        clock = max(clock, now)
         terms = newTerms
         licenseValid = valid && newTerms != nil
+        if licenseValid { nextAttemptAt = nil; lastRefusal = lastRefusal.flatMap { if case .notLicensed = $0 { nil } else { $0 } } }
         reconsider(now: now)
-        return flush()
+        if term != nil { enforceLimit(now: now) }
+        return finish(now: now)
+    }
+
+    /// A member held inactive counts as alive until `until` (it was heard from): reconsider then.
+    mutating func noteHeardFromInactive(until: Instant) {
+        if heardFromInactiveUntil.map({ $0 < until || $0 <= clock }) ?? true { heardFromInactiveUntil = until }
     }
 
     // MARK: - Output helpers
+
+    /// Every input ends here: a node that wants cores and may ask for them does so, then the
+    /// directives go out.
+    mutating func finish(now: Instant) -> [LicensingDirective] {
+        askAgainIfDue(now: now)
+        return flush()
+    }
 
     mutating func flush() -> [LicensingDirective] {
         defer { outbox.removeAll(keepingCapacity: true) }

@@ -20,17 +20,43 @@ public struct LicensingSettings: Hashable, Sendable {
     public var retryInterval: Duration = .milliseconds(500)
 
     /// Cores of a node confirmed dead return to the pool after this long. Long enough to ride out a
-    /// false death (the node refutes and keeps its grant), short enough not to strand cores.
+    /// false death (the node refutes and keeps its grant), and longer than `leaseDuration` plus the
+    /// time gossip takes, so that a holder cut off from every authority has stopped using its cores
+    /// before anyone else may be given them.
     public var deadGracePeriod: Duration = .seconds(30)
 
+    /// A holder keeps using its cores only while it hears from an authority that a quorum of license
+    /// servers backs (the authority's heartbeat, gossiped, or an answer to a request) at least this
+    /// often. Cut off for longer, it stops validating until it hears again: by then the other side of
+    /// a partition may have given its cores away. Half the grace period leaves the other half for
+    /// failure detection and gossip delays, which is the default (nil).
+    public var leaseDuration: Duration?
+
+    /// A refused node asks again this often (and at once when its ledger replica shows enough free
+    /// cores), so that it holds its cores soon after another node releases them.
+    public var refusedRetryInterval: Duration = .seconds(4)
+
     public init() {}
+
+    /// The lease in force: `leaseDuration`, or half of `deadGracePeriod`.
+    public var lease: Duration { leaseDuration ?? deadGracePeriod.scaled(by: 0.5) }
+
+    /// How often the authority sends its heartbeat: five per lease, so that a few lost ones never let
+    /// a lease lapse.
+    public var heartbeatInterval: Duration { lease.scaled(by: 0.2) }
 
     public func validate() throws(SettingsError) {
         if requestedCores < 0 { throw SettingsError(field: "requestedCores", problem: "must not be negative (got \(requestedCores))") }
         if requestTimeout <= .zero { throw SettingsError(field: "requestTimeout", problem: "must be positive") }
         if proposalTimeout <= .zero { throw SettingsError(field: "proposalTimeout", problem: "must be positive") }
         if retryInterval <= .zero { throw SettingsError(field: "retryInterval", problem: "must be positive") }
-        if deadGracePeriod < .zero { throw SettingsError(field: "deadGracePeriod", problem: "must not be negative") }
+        if refusedRetryInterval <= .zero { throw SettingsError(field: "refusedRetryInterval", problem: "must be positive") }
+        if deadGracePeriod <= .zero { throw SettingsError(field: "deadGracePeriod", problem: "must be positive") }
+        if lease <= .zero { throw SettingsError(field: "leaseDuration", problem: "must be positive") }
+        if lease >= deadGracePeriod {
+            throw SettingsError(field: "leaseDuration", problem: "must be shorter than deadGracePeriod (\(lease) is not below \(deadGracePeriod)): "
+                + "a holder cut off from every authority must stop using its cores before they can be given to another node")
+        }
     }
 }
 
@@ -78,13 +104,17 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
         case refused(node: NodeID, Refusal)
         /// The authority (`from`) answered one of this node's acquire requests: the client's view of service.
         case acquired(Grant, from: NodeID)
-        /// This node now holds cores, or lost them (released, revoked after a partition, or refused on reclaim).
+        /// This node now holds cores, or lost them (released, revoked after a partition, reclaimed after
+        /// it was held dead, refused on reclaim, or its lease lapsed).
         case ownGrant(Grant)
         case ownGrantLost(reason: String)
-        /// This node's own request was refused.
-        case requestRefused(Refusal)
-        /// License servers hold different licenses; nobody acts as authority until fixed.
+        /// A request of this node (acquire or release) ended, for whoever waits on it.
+        case requestSettled(RequestID, RequestOutcome)
+        /// License servers hold licenses of different licensees: nobody acts as authority until fixed.
         case licenseMismatch([ServerLicense])
+        /// License servers hold different versions of one licensee's license (a renewal being rolled
+        /// out): service goes on under the authority's license. Empty when they agree again.
+        case licenseMix([ServerLicense])
         /// After a partition under `available`, grants above the limit are revoked (newest first).
         case excessRevoked(Grant)
         /// Requests cannot be served: no eligible authority is alive.
@@ -101,10 +131,12 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
         case .acquired(let grant, let from): "acquired \(grant) from \(from)"
         case .ownGrant(let grant): "holding \(grant)"
         case .ownGrantLost(let reason): "lost grant: \(reason)"
-        case .requestRefused(let refusal): "request refused: \(refusal)"
+        case .requestSettled(let id, let outcome): "request \(id) settled: \(outcome)"
         case .licenseMismatch(let list):
             LicenseConsistency.mismatch(reports: list.map { (node: $0.node, licenseID: $0.licenseID) })?.description
                 ?? "license mismatch: " + list.map(\.description).joined(separator: ", ")
+        case .licenseMix(let list):
+            list.isEmpty ? "license servers hold one license again" : "license servers hold different versions: " + list.map(\.description).joined(separator: ", ")
         case .excessRevoked(let grant): "revoked excess \(grant)"
         case .noAuthority(let reason): "no authority: \(reason)"
         }
@@ -117,5 +149,7 @@ public struct ServerLicense: Hashable, Sendable, CustomStringConvertible {
     public var node: NodeID
     public var mac: UInt64
     public var licenseID: String
+    /// The licensee fingerprint its advert carries (0: unknown).
+    public var lineage: UInt64 = 0
     public var description: String { "\(node) (\(formatMAC(mac))) holds license \(licenseID.isEmpty ? "<none>" : licenseID)" }
 }

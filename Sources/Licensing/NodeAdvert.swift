@@ -9,36 +9,48 @@ public struct NodeAdvert: Hashable, Sendable {
     public var licenseID: String
     /// The node verified its license (signature, dates, its own MAC) and found it valid.
     public var licenseValid: Bool
+    /// `LicenseTerms.lineage` of that license (0: unknown, as in adverts of format 1).
+    public var lineage: UInt64
 
-    public init(mac: UInt64, licenseID: String, licenseValid: Bool) {
+    public init(mac: UInt64, licenseID: String, licenseValid: Bool, lineage: UInt64 = 0) {
         self.mac = mac
         self.licenseID = licenseID
         self.licenseValid = licenseValid
+        self.lineage = lineage
     }
 
-    static let formatVersion: UInt8 = 1
+    static let formatVersion: UInt8 = 2
     static let maximumLicenseIDLength = 64
 
-    /// version (1), flags (1: bit 0 = licence valid), MAC (6, big-endian), id length (1), id (UTF-8).
+    /// Whether two nodes hold versions of one license: the same id, or the same known licensee.
+    public func holdsVersionOfSameLicense(as other: NodeAdvert) -> Bool {
+        licenseID == other.licenseID || (lineage != 0 && lineage == other.lineage)
+    }
+
+    /// version (1), flags (1: bit 0 = licence valid), MAC (6, big-endian), id length (1), id (UTF-8),
+    /// lineage (8, big-endian; format 2 only).
     public var metadata: [UInt8] {
         let id = Array(licenseID.utf8.prefix(Self.maximumLicenseIDLength))
         var bytes: [UInt8] = [Self.formatVersion, licenseValid ? 1 : 0]
         for shift in stride(from: 40, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: mac >> UInt64(shift))) }
         bytes.append(UInt8(id.count))
         bytes += id
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: lineage >> UInt64(shift))) }
         return bytes
     }
 
-    /// Parses member metadata; nil for anything that is not a well-formed advert (a member without
-    /// a licensing agent, or a newer format) so such members are simply never eligible.
+    /// Parses member metadata (format 1 or 2); nil for anything that is not a well-formed advert (a
+    /// member without a licensing agent, or a newer format) so such members are simply never eligible.
     public init?(metadata bytes: [UInt8]) {
-        guard bytes.count >= 9, bytes[0] == Self.formatVersion else { return nil }
+        guard bytes.count >= 9, bytes[0] == 1 || bytes[0] == 2 else { return nil }
         var mac: UInt64 = 0
         for i in 2..<8 { mac = mac << 8 | UInt64(bytes[i]) }
         let length = Int(bytes[8])
-        guard length <= Self.maximumLicenseIDLength, bytes.count == 9 + length,
-              let id = String(validating: bytes[9...], as: UTF8.self) else { return nil }
-        self.init(mac: mac, licenseID: id, licenseValid: bytes[1] & 1 == 1)
+        let trailer = bytes[0] == 2 ? 8 : 0
+        guard length <= Self.maximumLicenseIDLength, bytes.count == 9 + length + trailer,
+              let id = String(validating: bytes[9..<9 + length], as: UTF8.self) else { return nil }
+        let lineage = bytes[(9 + length)...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        self.init(mac: mac, licenseID: id, licenseValid: bytes[1] & 1 == 1, lineage: lineage)
     }
 }
 

@@ -1,12 +1,52 @@
 import SWIM
 
-/// The client's side: requests to the authority, retried with the next candidate when it does not answer.
+/// The client's side: requests to the authority, retried with the next candidate when it does not
+/// answer, each settled by exactly one `requestSettled` event; and asking again by itself while this
+/// node wants cores and holds none.
 extension LicensingNode {
-    mutating func startRequest(_ kind: PendingRequest.Kind, now: Instant) {
-        let requestID = nextRequestID
-        nextRequestID += 1
+    mutating func takeRequestID() -> RequestID {
+        defer { nextRequestID &+= 1 }
+        return RequestID(rawValue: nextRequestID)
+    }
+
+    mutating func settle(_ id: RequestID, _ outcome: RequestOutcome, now: Instant) {
+        emit(.requestSettled(id, outcome), now: now)
+    }
+
+    /// Starts a request, replacing (and settling as superseded) the one in flight.
+    @discardableResult
+    mutating func startRequest(_ kind: PendingRequest.Kind, now: Instant) -> RequestID {
+        let requestID = takeRequestID()
+        if let replaced = request { settle(replaced.id, .superseded(by: requestID), now: now) }
         request = PendingRequest(id: requestID, kind: kind, target: nil, deadline: now)
         resendRequest(now: now)
+        return requestID
+    }
+
+    /// Asks for `desiredCores`, confirming the grant a previous life (or a lapsed lease) left, if any.
+    mutating func startAcquire(now: Instant) -> RequestID {
+        let held = heldForReclaim
+        heldForReclaim = nil
+        return startRequest(.acquire(cores: desiredCores, held: held), now: now)
+    }
+
+    /// Whether this node should be asking for cores by itself now or later.
+    var wantsToAsk: Bool {
+        desiredCores > 0 && ownGrant == nil && request == nil && licenseValid && terms != nil
+    }
+
+    /// A node that wants cores and holds none asks again: when its retry time has come, or at once when
+    /// its ledger replica shows that cores were freed since it was refused.
+    mutating func askAgainIfDue(now: Instant) {
+        guard wantsToAsk else { return }
+        let due = nextAttemptAt.map { now >= $0 } ?? true
+        if due || coresLookFreeSinceRefusal { _ = startAcquire(now: now) }
+    }
+
+    /// Refused for lack of cores, and the replica changed since and now shows room for our request.
+    var coresLookFreeSinceRefusal: Bool {
+        guard case .cpuLimitExhausted? = lastRefusal, let terms, ledger.newestStamp > ledgerAtRefusal else { return false }
+        return ledger.total { $0 != id } + desiredCores <= terms.maxCores
     }
 
     /// Sends the pending request to the best target not yet tried: the established authority if it is
@@ -31,26 +71,25 @@ extension LicensingNode {
         pending.deadline = now + settings.requestTimeout
         request = pending
         let message: LicensingMessage = switch pending.kind {
-        case .acquire(let cores, let held): .acquire(requestID: pending.id, cores: cores, mac: mac, held: held)
-        case .release: .release(requestID: pending.id)
+        case .acquire(let cores, let held): .acquire(requestID: pending.id.rawValue, cores: cores, mac: mac, held: held)
+        case .release: .release(requestID: pending.id.rawValue)
         }
         if target == id {
-            _ = receiveLocally(message, now: now)   // we are the authority
+            receiveLocally(message, now: now)   // we are the authority
         } else {
             send(message, to: target)
         }
     }
 
-    mutating func receiveLocally(_ message: LicensingMessage, now: Instant) -> Bool {
+    mutating func receiveLocally(_ message: LicensingMessage, now: Instant) {
         switch message {
         case .acquire(let requestID, let cores, let ownMAC, let held):
             handleAcquire(from: id, requestID: requestID, cores: cores, mac: ownMAC, held: held, now: now)
         case .release(let requestID):
             handleRelease(from: id, requestID: requestID, now: now)
         default:
-            return false
+            break
         }
-        return true
     }
 
     mutating func requestTimedOut(now: Instant) {
@@ -64,46 +103,60 @@ extension LicensingNode {
     }
 
     mutating func handleReply(requestID: UInt64, outcome: LicensingMessage.Outcome, from sender: NodeID, now: Instant) {
-        guard let pending = request, pending.id == requestID else { return }
+        guard let pending = request, pending.id.rawValue == requestID else { return }
         switch outcome {
         case .granted(let grant):
             request = nil
-            lastRefusal = nil
             ledger.merge(grant)
             emit(.acquired(grant, from: sender), now: now)
-            if ownGrant == nil || ownGrant!.stamp < grant.stamp || ownGrant!.cores != grant.cores {
-                ownGrant = grant
-                emit(.ownGrant(grant), now: now)
-            }
+            holdGrant(grant, now: now)
+            settle(pending.id, .granted(grant), now: now)
         case .released(let grant):
             request = nil
             ledger.merge(grant)
-            if ownGrant != nil {
-                ownGrant = nil
-                let explicit = if case .release = pending.kind { true } else { false }
-                emit(.ownGrantLost(reason: explicit ? "released" : "the authority holds this node's cores as released at \(grant.stamp)"), now: now)
-            }
+            heldForReclaim = nil
+            dropGrant(reason: "this node released its cores", now: now)
+            settle(pending.id, .released, now: now)
         case .refused(let refusal):
             request = nil
             lastRefusal = refusal
+            ledgerAtRefusal = ledger.newestStamp
+            // Asked again later if that can help; an invalid request is not repeated.
+            nextAttemptAt = refusal.isRetryable ? now + settings.refusedRetryInterval : nil
+            if !refusal.isRetryable { desiredCores = 0 }
             if case .acquire(_, let held?) = pending.kind, ownGrant == held {
-                ownGrant = nil
-                emit(.ownGrantLost(reason: refusal.description), now: now)
+                dropGrant(reason: refusal.description, now: now)
             }
-            emit(.requestRefused(refusal), now: now)
+            settle(pending.id, .refused(refusal), now: now)
         case .notAuthority(let hint):
             var retry = pending
             retry.tried.insert(sender)
+            // Believe the hint only if it is a server we could choose anyway.
+            if let hint, hint != sender, eligibleServers().contains(hint) { retry.tried.remove(hint) }
             request = retry
-            if let hint, hint != sender, members[hint]?.state == .alive || hint == id {
-                // Believe the hint only if it is a server we could choose anyway.
-                if eligibleServers().contains(hint) {
-                    retry.tried.remove(hint)
-                    request = retry
-                }
-            }
             resendRequest(now: now)
         }
+    }
+
+    /// This node holds `grant` now (an answer, or the replicated ledger): the lease starts over.
+    mutating func holdGrant(_ grant: Grant, now: Instant) {
+        lastContact = now
+        lastRefusal = nil
+        lossReason = nil
+        heldForReclaim = nil
+        nextAttemptAt = nil
+        guard ownGrant == nil || ownGrant!.stamp < grant.stamp || ownGrant!.cores != grant.cores else { return }
+        ownGrant = grant
+        emit(.ownGrant(grant), now: now)
+    }
+
+    /// This node no longer holds its grant. It asks again by itself if it still wants cores.
+    mutating func dropGrant(reason: String, now: Instant) {
+        guard ownGrant != nil else { return }
+        ownGrant = nil
+        lossReason = reason
+        nextAttemptAt = nil
+        emit(.ownGrantLost(reason: reason), now: now)
     }
 
     /// The ledger's entry for this node changed (a grant replicated to us, a release, a revocation).
@@ -111,14 +164,26 @@ extension LicensingNode {
         if grant.cores > 0 {
             if let pending = request, case .acquire(let cores, _) = pending.kind, cores == grant.cores {
                 request = nil   // the answer was lost, but the ledger tells us
+                settle(pending.id, .granted(grant), now: now)
             }
-            if ownGrant == nil || ownGrant!.stamp < grant.stamp {
-                ownGrant = grant
-                emit(.ownGrant(grant), now: now)
+            if desiredCores > 0 {
+                if ownGrant == nil || ownGrant!.stamp < grant.stamp { holdGrant(grant, now: now) }
+            } else if request == nil {
+                // Cores for us that we do not want (a late duplicate of a request answered before our
+                // release): not used, and given back so that they do not count against the limit.
+                startRequest(.release, now: now)
             }
-        } else if let own = ownGrant, own.stamp < grant.stamp {
-            ownGrant = nil
-            emit(.ownGrantLost(reason: "the authority released or revoked this node's cores at \(grant.stamp)"), now: now)
+        } else {
+            if let pending = request, pending.isRelease {
+                request = nil
+                settle(pending.id, .released, now: now)
+            }
+            if let own = ownGrant, own.stamp < grant.stamp {
+                let reason = desiredCores == 0
+                    ? "this node released its cores"
+                    : "the license authority took this node's cores back at \(grant.stamp) (revoked to fit the limit after a partition, or returned while this node was held dead)"
+                dropGrant(reason: reason, now: now)
+            }
         }
     }
 }

@@ -5,8 +5,9 @@ public enum Directive: Hashable, Sendable {
     /// Open a stream to `address`, send this push-pull request, and feed the response back through
     /// `receive(_:from:now:)`. A failure needs no report: the protocol retries on its own timers.
     case pushPull(PushPullState, to: Address)
-    /// Answer a push-pull request on the stream it arrived on.
-    case replyPushPull(PushPullState, to: Address)
+    /// Answer, on its stream, the message that arrived over a stream (`receive(_:from:over:now:)` with
+    /// `.stream`): the push-pull response to a push-pull request, the ack to a stream ping.
+    case replyOnStream(Message)
     /// Send this ping over a stream as well (memberlist's TCP fallback): when UDP to a peer is
     /// blocked but a stream gets through, the ack still arrives and the peer is not suspected.
     case streamPing(Ping, to: Address)
@@ -16,6 +17,13 @@ public enum Directive: Hashable, Sendable {
     case deliver(AppPayload)
     /// An application message arrived from a member.
     case deliverMessage(AppMessage, from: Address)
+}
+
+/// How a message reached this node. A message that came over a stream is answered on that stream
+/// (`Directive.replyOnStream`); a datagram is answered with a datagram to its sender.
+public enum Channel: Hashable, Sendable {
+    case datagram
+    case stream
 }
 
 /// A membership change, with the instant (on the caller's clock) at which this node decided it.

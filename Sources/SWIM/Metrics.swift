@@ -29,6 +29,8 @@ public struct SWIMMetrics: Hashable, Sendable {
     /// Push-pull exchanges started, and requests answered.
     public var pushPullsStarted = 0
     public var pushPullsAnswered = 0
+    /// Full-state exchanges that arrived as datagrams (they travel on streams only) and were ignored.
+    public var misroutedExchanges = 0
 
     public init() {}
 

@@ -117,6 +117,9 @@ public struct SWIMInstance: Sendable {
     public func payload(forKey key: String) -> AppPayload? { payloads[key] }
     public var allPayloads: [AppPayload] { payloads.values.sorted { $0.key < $1.key } }
 
+    /// When the next join attempt is due, while this node has not joined.
+    public var nextJoinAttempt: Instant? { isJoined ? nil : nextJoinAt }
+
     /// Updates waiting to be piggybacked.
     public var pendingBroadcasts: Int { broadcasts.count }
 
@@ -198,14 +201,21 @@ public struct SWIMInstance: Sendable {
         return flush()
     }
 
-    /// Handles one message. `from` is the address it came from (where replies go).
-    public mutating func receive(_ message: Message, from: Address, now: Instant) -> [Directive] {
+    /// Handles one message. `from` is the address it came from (where datagram replies go); `channel`
+    /// says whether it came over a stream, whose answer then goes back on that stream.
+    public mutating func receive(_ message: Message, from: Address, over channel: Channel = .datagram, now: Instant) -> [Directive] {
         metrics.received[Int(message.kind.rawValue)] += 1
+        if channel == .datagram, message.kind == .pushPullRequest || message.kind == .pushPullResponse {
+            // Full state travels on streams only: answering a datagram with it would turn a small
+            // forged request into a large reply.
+            metrics.misroutedExchanges += 1
+            return []
+        }
         for gossip in message.piggyback { apply(gossip, now: now) }
         switch message {
         case .ping(let ping):
             if ping.target == myself.id {
-                send(.ack(Ack(sequence: ping.sequence, source: myself.id)), to: from)
+                reply(.ack(Ack(sequence: ping.sequence, source: myself.id)), to: from, over: channel)
             } else {
                 metrics.misdirectedPings += 1
             }
@@ -230,15 +240,22 @@ public struct SWIMInstance: Sendable {
         case .pushPullRequest(let state):
             merge(state, now: now)
             metrics.pushPullsAnswered += 1
-            outbox.append(.replyPushPull(localState(join: false), to: from))
+            outbox.append(.replyOnStream(.pushPullResponse(localState(join: false))))
+            // A member that joined through us exchanged full state with us: we are part of its cluster
+            // now, as surely as if our own join had been answered. Waiting for our next join retry
+            // would leave a first server alone for up to `maxJoinRetryInterval`.
+            markJoined()
         case .pushPullResponse(let state):
             merge(state, now: now)
-            if !isJoined {
-                isJoined = true
-                nextJoinAt = nil
-            }
+            markJoined()
         }
         return flush()
+    }
+
+    mutating func markJoined() {
+        guard !isJoined else { return }
+        isJoined = true
+        nextJoinAt = nil
     }
 
     /// Leaves gracefully: tells members at once and through piggyback. The instance then only answers
@@ -313,14 +330,30 @@ public struct SWIMInstance: Sendable {
     /// member the message is addressed to, so a suspicion of it goes first (buddy system).
     mutating func send(_ message: Message, to address: Address, about target: NodeID? = nil) {
         var message = message
-        let room = settings.maxMessageSize - WireSize.fixedPart(of: message) - 2
-        if room >= BroadcastQueue.smallestUpdate, !broadcasts.isEmpty {
-            let piggyback = broadcasts.take(budget: room, limit: retransmitLimit,
-                                            first: target.map { .member($0) })
-            if !piggyback.isEmpty { message.setPiggyback(piggyback) }
-        }
+        fillPiggyback(&message, about: target)
         metrics.sent[Int(message.kind.rawValue)] += 1
         outbox.append(.send(message, to: address))
+    }
+
+    /// Fills what the message's budget leaves with piggybacked updates.
+    mutating func fillPiggyback(_ message: inout Message, about target: NodeID?) {
+        let room = settings.maxMessageSize - WireSize.fixedPart(of: message) - 2
+        guard room >= BroadcastQueue.smallestUpdate, !broadcasts.isEmpty else { return }
+        let piggyback = broadcasts.take(budget: room, limit: retransmitLimit, first: target.map { .member($0) })
+        if !piggyback.isEmpty { message.setPiggyback(piggyback) }
+    }
+
+    /// Answers a message: with a datagram to its sender, or on the stream it came over.
+    mutating func reply(_ message: Message, to address: Address, over channel: Channel) {
+        switch channel {
+        case .datagram:
+            send(message, to: address)
+        case .stream:
+            var message = message
+            fillPiggyback(&message, about: nil)
+            metrics.sent[Int(message.kind.rawValue)] += 1
+            outbox.append(.replyOnStream(message))
+        }
     }
 
     mutating func sendGossip(_ updates: [Gossip], to address: Address) {

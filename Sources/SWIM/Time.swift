@@ -37,6 +37,12 @@ extension Duration {
     }
 }
 
+/// A duration in messages for people: "15 s" when whole seconds, else "250 ms".
+public func formatDuration(_ duration: Duration) -> String {
+    let millis = duration.nanoseconds / 1_000_000
+    return millis % 1000 == 0 ? "\(millis / 1000) s" : "\(millis) ms"
+}
+
 /// Seconds with three decimals, for logs and tables.
 public func formatSeconds(_ seconds: Double) -> String {
     let millis = Int64((seconds * 1000).rounded())

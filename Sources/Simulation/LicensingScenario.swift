@@ -36,12 +36,15 @@ public struct LicensingScenario: Hashable, Sendable {
     /// "Now" for license validity checks: a fixed date, so runs do not depend on the real clock.
     public static let unixEpochOfRun: Int64 = 1_800_000_000
 
-    func terms(nodeCount: Int) -> LicenseTerms {
+    /// The license, as first installed (version 0) or renewed (version 1: another id, a later expiry,
+    /// the same licensee and terms; `Fault.Kind.renewLicense` installs it on one node).
+    public func terms(version: Int, nodeCount: Int) -> LicenseTerms {
         let unlisted = Set(unlistedNodes)
-        return LicenseTerms(id: "SIM-LICENSE", maxCores: maxCores,
+        return LicenseTerms(id: version == 0 ? "SIM-LICENSE" : "SIM-LICENSE-R\(version)", maxCores: maxCores,
                             hosts: Set((0..<nodeCount).filter { !unlisted.contains($0) }.map(Self.mac(of:))),
                             servers: Set((0..<min(servers, nodeCount)).map(Self.mac(of:))),
-                            features: ["batch"], expires: Self.unixEpochOfRun + 10 * 365 * 86_400)
+                            features: ["batch"], expires: Self.unixEpochOfRun + Int64(10 + version) * 365 * 86_400,
+                            licensee: "Simulated Customer")
     }
 }
 
@@ -69,7 +72,16 @@ public struct LicensingReport: Hashable, Sendable, Codable {
     public var epochs: Int
     /// At the end, every live node holds the same ledger.
     public var ledgersConverged: Bool
-    public var invariantViolations: Int { overLimitSteps + lostGrants }
+    /// Liveness checks run (after faults healed, and at the end), and the invariants they found broken.
+    public var livenessChecks: Int
+    public var livenessViolations: Int
+    /// Inputs whose licensing reactions did not settle within `ClusterNode.reactionRoundLimit` rounds.
+    public var reactionLimitHits: Int
+    /// What was violated, and when (the first 50).
+    public var violations: [String]
+    /// The longest a client's acquire waited for its answer, in seconds (those never answered excluded).
+    public var longestClientWait: Double
+    public var invariantViolations: Int { overLimitSteps + lostGrants + livenessViolations + reactionLimitHits }
 }
 
 public struct Takeover: Hashable, Sendable, Codable {

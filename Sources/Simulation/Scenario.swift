@@ -31,6 +31,12 @@ public struct Scenario: Hashable, Sendable {
     public var metadata: [UInt8] = []
     /// A license, and clients using it: the licensing layer runs on every node.
     public var licensing: LicensingScenario?
+    /// How long after the last fault (its heal, a restart, the end of a dead node's grace period) the
+    /// liveness invariants must hold; nil: 20 protocol periods. See docs/invariants.md.
+    public var livenessBound: Duration?
+
+    /// The liveness bound in force.
+    public var effectiveLivenessBound: Duration { livenessBound ?? settings.probeInterval * 20 }
 
     public init(nodeCount: Int, settings: Settings = .lan, periods: Int, seed: UInt64) {
         self.nodeCount = nodeCount
@@ -72,6 +78,7 @@ public struct Scenario: Hashable, Sendable {
         if nodeCount < 1 || nodeCount > 1_000_000 { throw ScenarioError("nodeCount must be in 1...1000000 (got \(nodeCount))") }
         if periods < 1 { throw ScenarioError("periods must be at least 1 (got \(periods))") }
         if let spread = startSpread, spread < .zero { throw ScenarioError("startSpread must not be negative") }
+        if let bound = livenessBound, bound <= .zero { throw ScenarioError("livenessBound must be positive (got \(bound))") }
         if let interval = convergenceCheckInterval, interval <= .zero {
             throw ScenarioError("convergenceCheckInterval must be positive (got \(interval))")
         }
@@ -99,7 +106,7 @@ public struct Scenario: Hashable, Sendable {
             let name = "faults[\(i)]"
             if fault.at < .zero { throw ScenarioError("\(name).at must not be negative (got \(fault.at))") }
             switch fault.kind {
-            case .crash(let node), .join(let node):
+            case .crash(let node), .join(let node), .renewLicense(let node), .releaseCores(let node):
                 try checkNodes([node], name)
             case .restart(let node, _):
                 try checkNodes([node], name)
@@ -149,5 +156,10 @@ public struct Fault: Hashable, Sendable {
         /// Everything delivered to the node is handed to it `delay` late, from `at` until `until`
         /// (nil: to the end): an overloaded process, Lifeguard's case.
         case slow(node: Int, delay: Duration, until: Duration? = nil)
+        /// An operator installs the renewed license (`LicensingScenario.terms(version: 1, ...)`) on the
+        /// node and reloads it; later lives of the node start with it too.
+        case renewLicense(node: Int)
+        /// The node gives its cores back (`ClusterNode.release`), as an operator's `licmesh release` would.
+        case releaseCores(node: Int)
     }
 }

@@ -4,6 +4,7 @@ import Licensing
 /// Node lives and scenario faults: start, crash, restart, leave, partitions, slowness.
 extension Simulator {
     func perform(_ action: FaultAction) {
+        noteFault(action)
         switch action {
         case .start(let node, let bootstrap):
             guard nodes[node].status == .absent else { return }
@@ -20,7 +21,7 @@ extension Simulator {
             nodes[node].status = .leaving
             if let last = nodes[node].spans.indices.last { nodes[node].spans[last].leftAt = now }
             if let output = instances[node]?.leave(now: now) {
-                apply(output, of: node, streamPeer: nil)
+                apply(output, of: node)
                 scheduleTick(node)
             }
             queue.push(.action(.stop(node: node, life: nodes[node].life)), at: now + stopAfter)
@@ -30,12 +31,21 @@ extension Simulator {
         case .partition(let index):
             guard case .partition(let partition, _) = scenario.faults[index].kind else { return }
             partitions.append(ActivePartition(id: index, partition: partition, nodeCount: nodeCount))
+            partitionStarted()
         case .heal(let index):
             partitions.removeAll { $0.id == index }
         case .slow(let node, let delay):
             nodes[node].slowDelay = delay
         case .licensingRound:
             licensingRound()
+        case .renewLicense(let node):
+            renewLicense(of: node)
+        case .releaseCores(let node):
+            releaseCores(of: node)
+        case .checkLiveness:
+            checkLivenessIfSettled()
+        case .checkReplicas(let settledAt):
+            checkReplicasIfStillSettled(since: settledAt)
         case .checkConvergence:
             if isConverged() {
                 if convergedSince == nil { convergedSince = now }
@@ -64,12 +74,12 @@ extension Simulator {
         nodes[node].spans.append(LifeSpan(start: now, earlierLivesIncarnation: earlier))
         if bootstrap {
             if let output = instances[node]?.bootstrap(members: initialMembers(except: node), now: now) {
-                apply(output, of: node, streamPeer: nil)
+                apply(output, of: node)
             }
         } else {
             let seeds = seedAddresses.filter { $0 != addresses[node] }
             if let output = instances[node]?.join(seeds: seeds, now: now) {
-                apply(output, of: node, streamPeer: nil)
+                apply(output, of: node)
             }
         }
         licensingLifeStarted(node)

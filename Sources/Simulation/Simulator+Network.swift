@@ -3,27 +3,27 @@ import Licensing
 
 /// Carrying messages: directives in, queued deliveries out, and their arrival at the other end.
 extension Simulator {
-    /// Carries out what a node asked for, and records what its licensing layer reported.
-    func apply(_ output: ClusterNode.Output, of node: Int, streamPeer: Int?) {
+    /// Carries out what a node asked for, and records what its licensing layer reported. `streamPeer`
+    /// is the node whose stream the input came over: `replyOnStream` answers go back to it.
+    func apply(_ output: ClusterNode.Output, of node: Int, streamPeer: Int? = nil) {
         execute(output.directives, of: node, streamPeer: streamPeer)
         if !output.licensingEvents.isEmpty { recordLicensing(output.licensingEvents, at: node) }
+        if output.reactionLimitHits > 0 { reactionLimitHit(at: node, count: output.reactionLimitHits) }
     }
 
-    /// Carries out what an instance asked for. `streamPeer` is set while handling a message that
-    /// came over a stream and expects its answer on that stream (a stream ping's ack).
     func execute(_ directives: [Directive], of node: Int, streamPeer: Int?) {
         for directive in directives {
             switch directive {
             case .send(let message, let address):
-                if let peer = streamPeer, case .ack = message, NodeNaming.node(of: address, count: nodeCount) == peer {
-                    sendOverStream(message, from: node, to: address, opening: false)
-                } else {
-                    sendDatagram(message, from: node, to: address)
-                }
+                sendDatagram(message, from: node, to: address)
             case .pushPull(let state, let address):
                 sendOverStream(.pushPullRequest(state), from: node, to: address, opening: true)
-            case .replyPushPull(let state, let address):
-                sendOverStream(.pushPullResponse(state), from: node, to: address, opening: false)
+            case .replyOnStream(let message):
+                if let peer = streamPeer {
+                    sendOverStream(message, from: node, to: addresses[peer], opening: false)
+                } else {
+                    network.unroutable += 1
+                }
             case .streamPing(let ping, let address):
                 sendOverStream(.ping(ping), from: node, to: address, opening: true)
             case .event(let event):
@@ -129,11 +129,10 @@ extension Simulator {
 
         onArrival?(message, sender, receiver, overStream)
 
-        // A stream ping is answered on its stream; so is a push-pull request (through replyPushPull).
-        var streamPeer: Int?
-        if overStream, case .ping = message { streamPeer = sender }
-        guard let output = instances[receiver]?.receive(message, from: addresses[sender], now: now) else { return }
-        apply(output, of: receiver, streamPeer: streamPeer)
+        // What came over a stream is answered on it (a push-pull response, a stream ping's ack).
+        guard let output = instances[receiver]?.receive(message, from: addresses[sender], over: overStream ? .stream : .datagram,
+                                                        now: now) else { return }
+        apply(output, of: receiver, streamPeer: overStream ? sender : nil)
         scheduleTick(receiver)
     }
 }

@@ -53,6 +53,12 @@ public final class Simulator {
     let defaultLink: LinkModel
     let linkRules: [CompiledLinkRule]
     var partitions: [ActivePartition] = []
+    /// Which license each node has installed (0: the first, 1: the renewal).
+    var licenseVersions: [Int]
+    /// By when the last fault so far must have settled (see `Simulator+Liveness`).
+    var settleDeadline = Instant.zero
+    /// When the last liveness check ran (the replicas are compared one push-pull interval later).
+    var lastSettledCheck: Instant?
     let seedAddresses: [Address]
     let initialNodes: [Bool]
 
@@ -63,6 +69,7 @@ public final class Simulator {
         endTime = .zero + scenario.duration
         instances = [ClusterNode?](repeating: nil, count: count)
         nodes = [NodeRuntime](repeating: NodeRuntime(), count: count)
+        licenseVersions = [Int](repeating: 0, count: count)
         tracker = LicensingTracker(nodeCount: scenario.licensing == nil ? 0 : count)
         addresses = (0..<count).map(NodeNaming.address(of:))
         random = SeededGenerator(seed: NodeNaming.mix(scenario.seed, UInt64.max))
@@ -98,6 +105,10 @@ public final class Simulator {
             case .slow(let node, let delay, let until):
                 queue.push(.action(.slow(node: node, delay: delay.nanoseconds)), at: at)
                 if let until { queue.push(.action(.slow(node: node, delay: 0)), at: .zero + until) }
+            case .renewLicense(let node):
+                queue.push(.action(.renewLicense(node: node)), at: at)
+            case .releaseCores(let node):
+                queue.push(.action(.releaseCores(node: node)), at: at)
             }
         }
         if scenario.licensing != nil {
@@ -108,8 +119,11 @@ public final class Simulator {
         }
     }
 
-    /// Runs to the end of the scenario.
-    public func run() { run(until: endTime) }
+    /// Runs to the end of the scenario, then checks liveness once more.
+    public func run() {
+        run(until: endTime)
+        checkLivenessAtEnd()
+    }
 
     /// Processes every event up to and including `time`, then sets the clock to `time`.
     public func run(until time: Instant) {
@@ -187,7 +201,7 @@ public final class Simulator {
         guard nodes[node].life == life, nodes[node].status.isUp, nodes[node].scheduledTick == now.nanoseconds else { return }
         nodes[node].scheduledTick = .max
         guard let output = instances[node]?.tick(now: now) else { return }
-        apply(output, of: node, streamPeer: nil)
+        apply(output, of: node)
         scheduleTick(node, afterTick: true)
     }
 
@@ -238,6 +252,11 @@ enum FaultAction {
     case slow(node: Int, delay: Int64)
     case checkConvergence
     case licensingRound
+    case renewLicense(node: Int)
+    case releaseCores(node: Int)
+    case checkLiveness
+    /// Ledger replicas are compared one anti-entropy period after the cluster settled at `settledAt`.
+    case checkReplicas(settledAt: Instant)
 }
 
 struct CompiledLinkRule {

@@ -127,13 +127,13 @@ struct LicensingHarness {
     }
 
     mutating func acquire(_ n: UInt64, cores: Int? = nil) {
-        let out = nodes[NodeID(n)]!.acquire(cores: cores, now: now)
+        let out = nodes[NodeID(n)]!.acquire(cores: cores, now: now).1
         handle(out, from: NodeID(n))
         settle()
     }
 
     mutating func release(_ n: UInt64) {
-        let out = nodes[NodeID(n)]!.release(now: now)
+        let out = nodes[NodeID(n)]!.release(now: now).1
         handle(out, from: NodeID(n))
         settle()
     }

@@ -45,7 +45,7 @@ import Simulation
         let licensing = try #require(simulator.report().licensing)
         #expect(licensing.maxHeldCores == 8, "four of the five listed nodes fit in 9 cores")
         let refusals = simulator.licensingRecords.compactMap { record -> String? in
-            if case .requestRefused(let refusal) = record.event.kind { "\(record.node): \(refusal)" } else { nil }
+            if case .requestSettled(_, .refused(let refusal)) = record.event.kind { "\(record.node): \(refusal)" } else { nil }
         }
         #expect(refusals.contains { $0.contains("CPU limit exhausted. Can't allocate more CPUs.") }, "\(refusals.prefix(3)) \(simulator.liveNodes.map { simulator.licensing($0)?.ownGrant?.cores ?? -1 })")
         #expect(refusals.contains { $0.hasPrefix("4: Invalid license for multi-server environment setup.") })

@@ -25,7 +25,7 @@ extension TransportTests.AgentStreams {
         config.bindAddress = realUDP.localAddress
         config.advertiseAddress = front.localAddress
         let agent = try Agent.start(config, sockets: TransportSockets(udp: realUDP, listener: front.listener),
-                                    logger: AgentTestSupport.logger, application: { NoApplication() })
+                                    logger: AgentTestSupport.logger)
         let recorder = EventRecorder()
         let events = agent.events
         Task { for await event in events { recorder.append(event) } }

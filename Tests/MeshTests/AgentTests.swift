@@ -70,9 +70,8 @@ enum AgentTestSupport {
     }()
 
     /// Starts an agent (not joined yet) and records its events.
-    static func start(_ config: AgentConfig,
-                      application: @escaping @Sendable () -> any AgentApplication = { NoApplication() }) throws -> TestAgent {
-        let agent = try Agent.start(config, logger: logger, application: application)
+    static func start(_ config: AgentConfig) throws -> TestAgent {
+        let agent = try Agent.start(config, logger: logger)
         let recorder = EventRecorder()
         let events = agent.events
         Task {
@@ -85,12 +84,10 @@ enum AgentTestSupport {
     /// Starts `count` agents with IDs `firstID, firstID+1, ...`; the first founds the cluster, the
     /// others join through it.
     static func startCluster(count: Int, firstID: UInt64, cluster: String = "agent-tests",
-                             security: GossipSecurity = .plain, settings: Settings = .local,
-                             application: @escaping @Sendable () -> any AgentApplication = { NoApplication() }) throws -> [TestAgent] {
+                             security: GossipSecurity = .plain, settings: Settings = .local) throws -> [TestAgent] {
         var agents: [TestAgent] = []
         for index in 0..<count {
-            let agent = try start(config(id: firstID + UInt64(index), cluster: cluster, security: security, settings: settings),
-                                  application: application)
+            let agent = try start(config(id: firstID + UInt64(index), cluster: cluster, security: security, settings: settings))
             agent.agent.join(seeds: agents.first.map { [$0.address] } ?? [])
             agents.append(agent)
         }

@@ -46,7 +46,8 @@ extension TransportTests.LicensedPersistence {
         #expect(await LicensedTestSupport.eventually { await LicensedTestSupport.allLicensed([first, second, leaving]) })
         // Everyone must know the leaver first: a departure is news only about a member one has heard of.
         #expect(await LicensedTestSupport.eventually { LicensedTestSupport.converged([first, second, leaving]) })
-        #expect(FileManager.default.fileExists(atPath: fixture.dataDirectory(2) + "/own-grant.dat"))
+        // Written off the I/O thread, so shortly after the grant.
+        #expect(await LicensedTestSupport.eventually { FileManager.default.fileExists(atPath: fixture.dataDirectory(2) + "/own-grant.dat") })
         let id = leaving.id.description
         await leaving.leave()
         #expect(!leaving.isRunning)

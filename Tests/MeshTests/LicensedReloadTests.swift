@@ -23,7 +23,8 @@ extension TransportTests.LicensedReload {
         #expect(status.license?.id == right.license.id && status.license?.maxCores == 8 && status.licensed && status.isAuthority)
         // The cluster hears of the new license through the member's advert.
         #expect(await LicensedTestSupport.eventually {
-            NodeAdvert(metadata: agent.agent.myself.metadata) == NodeAdvert(mac: LicensedFixture.mac(0).rawValue, licenseID: right.license.id, licenseValid: true)
+            NodeAdvert(metadata: agent.agent.myself.metadata) == NodeAdvert(mac: LicensedFixture.mac(0).rawValue, licenseID: right.license.id, licenseValid: true,
+                                                                         lineage: LicenseTerms(right.license).lineage)
         })
         #expect(log.contains("reloaded license and keys") { log.field("license", of: $0) == right.license.id })
 

@@ -18,7 +18,7 @@ import Testing
         #expect(gaps == [.seconds(1), .seconds(2), .seconds(4), .seconds(8)])
         #expect(!swim.isJoined)
         let answer = PushPullState(join: false, source: NodeID(2), members: [member(2), member(3)], payloads: [])
-        out = swim.receive(.pushPullResponse(answer), from: address(2), now: now)
+        out = swim.receive(.pushPullResponse(answer), from: address(2), over: .stream, now: now)
         #expect(swim.isJoined)
         #expect(swim.activeMemberCount == 3)
         #expect(out.events.filter { if case .joined = $0 { true } else { false } }.count == 2)
@@ -27,13 +27,41 @@ import Testing
     @Test func aPushPullRequestIsMergedAndAnsweredWithOurState() {
         var swim = instance(1, knowing: [member(2)])
         let request = PushPullState(join: true, source: NodeID(5), members: [member(5), member(2, .dead, incarnation: 0)], payloads: [])
-        let out = swim.receive(.pushPullRequest(request), from: address(5), now: t0)
-        guard case .replyPushPull(let reply, let to)? = out.first(where: { if case .replyPushPull = $0 { true } else { false } }) else {
+        let out = swim.receive(.pushPullRequest(request), from: address(5), over: .stream, now: t0)
+        guard case .replyOnStream(.pushPullResponse(let reply))? = out.first(where: { if case .replyOnStream = $0 { true } else { false } }) else {
             Issue.record("no reply"); return
         }
-        #expect(to == address(5))
         #expect(Set(reply.members.map(\.id)) == [NodeID(1), NodeID(2), NodeID(5)])
         #expect(swim.member(NodeID(2))?.state == .dead, "merged with the same precedence rules")
+    }
+
+    @Test func fullStateArrivingAsADatagramIsIgnoredAndCounted() {
+        var swim = instance(1, knowing: [member(2)])
+        let request = PushPullState(join: true, source: NodeID(5), members: [member(5)], payloads: [])
+        #expect(swim.receive(.pushPullRequest(request), from: address(5), now: t0).isEmpty)
+        #expect(swim.receive(.pushPullResponse(request), from: address(5), now: t0).isEmpty)
+        #expect(swim.member(NodeID(5)) == nil)
+        #expect(swim.metrics.misroutedExchanges == 2)
+    }
+
+    @Test func aPingOverAStreamIsAnsweredOnThatStream() {
+        var swim = instance(1, knowing: [member(2)])
+        let out = swim.receive(.ping(Ping(sequence: 4, target: NodeID(1), source: NodeID(2))), from: address(2), over: .stream, now: t0)
+        #expect(out.sends.isEmpty, "no datagram: the answer goes back on the stream")
+        guard case .replyOnStream(.ack(let ack))? = out.first else { Issue.record("no stream reply: \(out)"); return }
+        #expect(ack.sequence == 4 && ack.source == NodeID(1))
+    }
+
+    /// A first server whose seeds were all down is joined by the next one: that exchange joins it too,
+    /// without waiting for its own next join retry.
+    @Test func beingJoinedCountsAsJoined() {
+        var swim = try! SWIMInstance(id: NodeID(1), address: address(1), settings: .lan, seed: 3)
+        _ = swim.join(seeds: [address(2)], now: t0)
+        #expect(!swim.isJoined)
+        let request = PushPullState(join: true, source: NodeID(2), members: [member(2)], payloads: [])
+        _ = swim.receive(.pushPullRequest(request), from: address(2), over: .stream, now: t0 + .seconds(3))
+        #expect(swim.isJoined)
+        #expect(run(&swim, until: t0 + .seconds(60)).pushPulls.allSatisfy { !$0.0.join }, "no join retries after that")
     }
 
     @Test func leaveIsBroadcastAndPingsAreStillAnswered() {

@@ -50,7 +50,7 @@ public struct AgentAPIClient: Sendable {
     private static func reason(_ error: HTTPClientError) -> String {
         switch error {
         case .cannotConnect(_, let reason): return reason
-        case .timedOut(_, let after): return "no complete answer within \(formatSecondsShort(after))"
+        case .timedOut(_, let after): return "no complete answer within \(formatDuration(after))"
         case .closed: return "the connection closed before a complete answer"
         case .malformedResponse(_, let reason): return "the answer is not HTTP this client reads (\(reason)); is something else listening there?"
         case .invalidRequest(let reason): return reason
@@ -74,11 +74,6 @@ public struct AgentAPIClient: Sendable {
         default: return "\(error)"
         }
     }
-}
-
-func formatSecondsShort(_ duration: Duration) -> String {
-    let millis = duration.nanoseconds / 1_000_000
-    return millis % 1000 == 0 ? "\(millis / 1000) s" : "\(millis) ms"
 }
 
 /// Why a status command got no answer to show.

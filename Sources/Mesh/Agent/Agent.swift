@@ -1,8 +1,10 @@
 import Crypto
+import Licensing
 import SWIM
 import Wire
 
-/// One LicenseMesh agent: a SWIM member on real sockets.
+/// One LicenseMesh agent: a SWIM member on real sockets (and, started by `LicensedAgent`, a licensing
+/// node: the I/O thread owns one `ClusterNode` either way, the composition the simulator runs).
 ///
 /// `Agent.start` binds a UDP socket and a TCP listener on one port and starts the agent's I/O thread,
 /// which owns the protocol state; every method here posts to that thread or reads what it published,
@@ -31,25 +33,31 @@ public final class Agent: Sendable {
 
     public static let eventBufferSize = 4_096
 
-    /// Validates the configuration, binds, and starts the I/O thread. The agent answers members at once
-    /// but joins nobody until `join(seeds:)`.
-    ///
-    /// - Parameters:
-    ///   - application: makes the application on the agent's I/O thread, which then owns it.
-    public static func start(_ config: AgentConfig, logger: any AgentLogger = LogfmtLogger(),
-                             application: @escaping @Sendable () -> any AgentApplication = { NoApplication() })
-        throws(AgentError) -> Agent
-    {
+    /// Validates the configuration, binds, and starts the I/O thread of a membership-only agent. The
+    /// agent answers members at once but joins nobody until `join(seeds:)`.
+    public static func start(_ config: AgentConfig, logger: any AgentLogger = LogfmtLogger()) throws(AgentError) -> Agent {
+        try start(config, logger: logger, licensing: nil)
+    }
+
+    /// A licensed agent's start (`LicensedAgent.start`): the node gets this licensing state machine, and
+    /// its outputs' licensing side effects go to the runtime made on the I/O thread.
+    static func start(_ config: AgentConfig, logger: any AgentLogger, licensing: LicensingParts?) throws(AgentError) -> Agent {
         do { try config.validate() } catch { throw .invalidConfig(error) }
         let sockets: TransportSockets
         do { sockets = try TransportSockets.bind(to: config.bindAddress) } catch { throw .socket(error) }
-        return try start(config, sockets: sockets, logger: logger, application: application)
+        return try start(config, sockets: sockets, logger: logger, licensing: licensing)
+    }
+
+    /// The licensing half of a licensed agent.
+    struct LicensingParts: Sendable {
+        var node: LicensingNode
+        var makeRuntime: @Sendable () -> LicensingRuntime
     }
 
     /// Starts on sockets bound by the caller (tests bind UDP and TCP on different addresses to play a
     /// firewall that blocks UDP). Takes ownership of the sockets.
     static func start(_ config: AgentConfig, sockets: TransportSockets, logger: any AgentLogger,
-                      application: @escaping @Sendable () -> any AgentApplication) throws(AgentError) -> Agent
+                      licensing: LicensingParts? = nil) throws(AgentError) -> Agent
     {
         do { try config.validate() } catch {
             sockets.close()
@@ -89,8 +97,9 @@ public final class Agent: Sendable {
         let incoming = config.maximumIncomingStreams, outgoing = config.maximumOutgoingStreams
         _ = IOThread(name: "licmesh-io") {
             let loop = AgentLoop(AgentLoop.Parts(
-                swim: parts.0, codec: parts.1, sockets: parts.2, poller: parts.3, gate: gate, shared: shared,
-                events: parts.4, log: parts.5, application: application(), packetBudget: budget,
+                node: ClusterNode(swim: parts.0, licensing: licensing?.node), licensing: licensing?.makeRuntime(),
+                codec: parts.1, sockets: parts.2, poller: parts.3, gate: gate, shared: shared,
+                events: parts.4, log: parts.5, packetBudget: budget,
                 streamTimeout: streamTimeout, leaveLinger: linger, maximumFrameSize: frameSize,
                 maximumIncomingStreams: incoming, maximumOutgoingStreams: outgoing))
             loop.run()
@@ -165,17 +174,22 @@ public final class Agent: Sendable {
 
     /// Disseminates a payload through gossip; `urgent` also sends it at once to a few members.
     public func publish(_ payload: AppPayload, urgent: Bool = false) {
-        gate.post(.publish(payload, urgent: urgent))
+        gate.post(.perform(.publish(payload, urgent: urgent)))
     }
 
     /// Sends opaque bytes (at most `AppMessage.maximumLength`) to a member; dropped if it is not alive.
     public func sendApplicationMessage(_ bytes: [UInt8], to id: NodeID) {
-        gate.post(.sendApplicationMessage(bytes, to: id))
+        gate.post(.perform(.sendMessage(bytes, to: id)))
     }
 
     /// Replaces this member's metadata; a new incarnation carries it to everyone.
     public func updateMetadata(_ metadata: [UInt8]) {
-        gate.post(.updateMetadata(metadata))
+        gate.post(.perform(.updateMetadata(metadata)))
+    }
+
+    /// Probes a member now, outside the probe schedule.
+    public func probe(_ id: NodeID) {
+        gate.post(.perform(.probe(id)))
     }
 
     /// Replaces the gossip keys (rotation: accept the new key everywhere, then send with it, then drop
@@ -190,21 +204,17 @@ public final class Agent: Sendable {
         if !applied { throw .notRunning }
     }
 
-    /// Runs `body` on the I/O thread with the application (the licensing layer's entry point for
-    /// requests from outside, such as a local API). The returned actions are performed after it.
-    /// Nil when the agent has stopped.
-    public func withApplication<T: Sendable>(
-        _ body: @escaping @Sendable (any AgentApplication, AgentContext) -> (T, [AgentAction])
-    ) async -> T? {
+    /// Runs `body` on the I/O thread with the node as it is now (read-only) and the loop's monotonic
+    /// time: one consistent snapshot of membership, payloads and licensing. Nil when the agent has stopped.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (ClusterNode, Instant) -> T) async -> T? {
         await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
-            let posted = gate.post(.callApplication(
-                body: { application, context in
-                    let (value, actions) = body(application, context)
-                    continuation.resume(returning: value)
-                    return actions
-                },
-                cancel: { continuation.resume(returning: nil) }))
+            let posted = gate.post(.read(body: { node, now in continuation.resume(returning: body(node, now)) },
+                                         cancel: { continuation.resume(returning: nil) }))
             if !posted { continuation.resume(returning: nil) }
         }
     }
+
+    /// Posts a command to the I/O thread; false when the agent has stopped.
+    @discardableResult
+    func post(_ command: LoopCommand) -> Bool { gate.post(command) }
 }

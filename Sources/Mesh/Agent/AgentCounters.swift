@@ -65,8 +65,11 @@ public struct AgentCounters: Hashable, Sendable {
     /// Fallback pings sent over TCP, and those answered by an ack.
     public internal(set) var streamPingsSent = 0
     public internal(set) var streamPingsAnswered = 0
-    /// `AgentAction.probe` requests the SWIM core could not act on (see `AgentAction.probe`).
+    /// Probes an embedding application asked for (`MembershipAction.probe`).
     public internal(set) var probeRequestsOnDemand = 0
+    /// Inputs whose licensing reactions did not settle within `ClusterNode.reactionRoundLimit` rounds
+    /// (a bug: logged as an error, the rest of that input dropped).
+    public internal(set) var unsettledReactions = 0
 
     /// The protocol core's own counters (probes, suspicions, refutations...), as of the last loop turn.
     public internal(set) var swim = SWIMMetrics()

@@ -1,16 +1,22 @@
+import Licensing
 import SWIM
 import Wire
 
-/// The agent's I/O thread: owns the SWIM instance, the application and the sockets, and is the only
-/// code that touches them, so protocol state needs no locks.
+/// The agent's I/O thread: owns the `ClusterNode` (SWIM and, in a licensed agent, licensing: the same
+/// composition the simulator runs) and the sockets, and is the only code that touches them, so
+/// protocol state needs no locks.
 ///
 /// One poll(2) loop over the UDP socket, the TCP listener and the wakeup of the command gate, with the
-/// timeout set by the next protocol (or application) deadline on the monotonic clock. Each datagram is
-/// handled on its own: a bad one is counted and dropped, and the loop goes on. Stream exchanges run on
-/// worker threads (`StreamWorkers`) that post their results back through the gate.
+/// timeout set by the node's next deadline on the monotonic clock. Every input goes to the node and
+/// every output comes back here once: its directives are carried out (datagrams, stream exchanges,
+/// events), and the licensing side effects (`LicensingRuntime`: the validation snapshot, persistence,
+/// logs, counters, waiting clients) are applied. Each datagram is handled on its own: a bad one is
+/// counted and dropped, and the loop goes on. Stream exchanges run on worker threads
+/// (`StreamWorkers`) that post their results back through the gate.
 final class AgentLoop {
     struct Parts {
-        var swim: SWIMInstance
+        var node: ClusterNode
+        var licensing: LicensingRuntime?
         var codec: PacketCodec
         var sockets: TransportSockets
         var poller: Poller
@@ -18,7 +24,6 @@ final class AgentLoop {
         var shared: AgentShared
         var events: AsyncStream<MembershipEvent>.Continuation
         var log: AgentLog
-        var application: any AgentApplication
         var packetBudget: Int
         var streamTimeout: Duration
         var leaveLinger: Duration
@@ -36,7 +41,8 @@ final class AgentLoop {
     /// queued, so polling again at once would spin).
     static let acceptBackoff: Duration = .milliseconds(100)
 
-    private var swim: SWIMInstance
+    private var node: ClusterNode
+    private let licensing: LicensingRuntime?
     private var codec: PacketCodec
     private let sockets: TransportSockets
     private let poller: Poller
@@ -44,21 +50,12 @@ final class AgentLoop {
     private let shared: AgentShared
     private let events: AsyncStream<MembershipEvent>.Continuation
     private let log: AgentLog
-    private let application: any AgentApplication
     private let workers: StreamWorkers
     private let packetBudget: Int
     private let streamTimeout: Duration
     private let leaveLinger: Duration
     private let maximumFrameSize: Int
 
-    /// Directives and actions waiting to be carried out, oldest first. Handling one may queue more
-    /// (an event makes the application act, which makes SWIM send); a queue instead of recursion keeps
-    /// the order and the stack flat.
-    private var pending: [Work] = []
-    private var pendingIndex = 0
-    /// Served stream requests waiting for SWIM's answer, by the address they were fed in under.
-    private var streamReplies: [Address: StreamReply] = [:]
-    private var nextStreamToken = 0
     private var stopAt: Instant?
     private var stopRequested = false
     private var listenerPausedUntil: Instant?
@@ -68,11 +65,6 @@ final class AgentLoop {
     private var now: Instant
     private var eventCount = 0
     private var publishedStamp: ViewStamp?
-
-    private enum Work {
-        case directive(Directive)
-        case action(AgentAction)
-    }
 
     /// What changes whenever the membership view does; the view is republished only then.
     private struct ViewStamp: Equatable {
@@ -85,7 +77,8 @@ final class AgentLoop {
     }
 
     init(_ parts: Parts) {
-        swim = parts.swim
+        node = parts.node
+        licensing = parts.licensing
         codec = parts.codec
         sockets = parts.sockets
         poller = parts.poller
@@ -93,13 +86,12 @@ final class AgentLoop {
         shared = parts.shared
         events = parts.events
         log = parts.log
-        application = parts.application
         packetBudget = parts.packetBudget
         streamTimeout = parts.streamTimeout
         leaveLinger = parts.leaveLinger
         maximumFrameSize = parts.maximumFrameSize
         workers = StreamWorkers(maximumIncoming: parts.maximumIncomingStreams, maximumOutgoing: parts.maximumOutgoingStreams,
-                                gate: parts.gate, namePrefix: "licmesh-\(parts.swim.id.description.suffix(4))")
+                                gate: parts.gate, namePrefix: "licmesh-\(parts.node.id.description.suffix(4))")
         now = MonotonicClock.now()
     }
 
@@ -109,8 +101,8 @@ final class AgentLoop {
         poller.register(sockets.udp, token: Self.udpToken)
         poller.register(sockets.listener, token: Self.listenerToken)
         now = MonotonicClock.now()
-        enqueue(application.started(context))
-        drain()
+        licensing?.started(node)
+        if licensing?.acquireOnStart == true { carryOut(node.acquire(now: now).1) }
         publishState()
         while !stopRequested {
             let polled: PollEvents
@@ -133,150 +125,91 @@ final class AgentLoop {
     }
 
     private var nextWake: Instant {
-        var wake = min(swim.nextDeadline, application.nextDeadline)
+        var wake = node.nextDeadline
         if let stopAt { wake = min(wake, stopAt) }
         if let listenerPausedUntil { wake = min(wake, listenerPausedUntil) }
         return wake
     }
 
     private func runTimers() {
-        if now >= swim.nextDeadline {
-            enqueue(swim.tick(now: now))
-            drain()
-        }
-        if now >= application.nextDeadline {
-            enqueue(application.tick(context))
-            drain()
-        }
+        if now >= node.nextDeadline { carryOut(node.tick(now: now)) }
         if let paused = listenerPausedUntil, now >= paused {
             listenerPausedUntil = nil
             poller.register(sockets.listener, token: Self.listenerToken)
         }
     }
 
-    private var context: AgentContext { AgentContext(now: now, membership: swim) }
-
     // MARK: - Commands
 
     private func handle(_ command: LoopCommand) {
         switch command {
         case .join(let seeds):
-            enqueue(swim.join(seeds: seeds.map(\.swimAddress), now: now))
+            carryOut(node.join(seeds: seeds.map(\.swimAddress), now: now))
         case .leave:
             beginLeave()
         case .stop:
             stopRequested = true
-        case .publish(let payload, let urgent):
-            perform(.publish(payload, urgent: urgent))
-        case .sendApplicationMessage(let bytes, let id):
-            perform(.sendMessage(bytes, to: id))
-        case .updateMetadata(let metadata):
-            perform(.updateMetadata(metadata))
+        case .perform(let action):
+            perform(action)
         case .updateKeyring(let keyring, let done):
             // A new codec: workers already running finish with the old one. The replay window starts
             // empty; replays cannot change membership state anyway (Sources/Wire/FORMAT.md, "Replays").
             codec = PacketCodec(cluster: codec.codec.cluster, security: .encrypted(keyring))
             log.log(.info, "gossip keyring replaced", [LogField("accepted_keys", "\(keyring.accepted.count)")])
             done(true)
-        case .callApplication(let body, _):
-            enqueue(body(application, context))
+        case .acquire(let cores, let answer):
+            let (id, output) = node.acquire(cores: cores, now: now)
+            licensing?.wait(for: id, answer, node: node)
+            carryOut(output)
+        case .release(let answer):
+            let (id, output) = node.release(now: now)
+            licensing?.wait(for: id, answer, node: node)
+            carryOut(output)
+        case .replaceLicense(let terms, let valid, let done):
+            carryOut(node.replaceLicense(terms, valid: valid, now: now))
+            done(node.licensing != nil)
+        case .read(let body, _):
+            body(node, now)
         case .streamResponse(let message, let from):
             shared.count { counters in
                 if message.kind == .ack { counters.streamPingsAnswered += 1 }
                 if message.kind == .pushPullResponse { counters.pushPullsCompleted += 1 }
             }
-            enqueue(swim.receive(message, from: from, now: now))
+            carryOut(node.receive(message, from: from, over: .stream, now: now))
         case .streamRequest(let message, let reply):
-            streamReplies[reply.address] = reply
-            enqueue(swim.receive(message, from: reply.address, now: now))
-            drain()
+            carryOut(node.receive(message, from: reply.peer, over: .stream, now: now), answering: reply)
             // No answer (a ping meant for another node ID): the worker closes the connection.
             reply.fulfil(nil)
-            streamReplies[reply.address] = nil
         case .workerFinished(let id):
             workers.finished(id: id)
         }
-        drain()
     }
 
-    /// Leave gracefully: let the application act first, announce the departure, then keep answering
-    /// for the linger so that members that have not heard yet do not suspect us.
+    /// Leave gracefully: licensing gives up its grant and role, the departure is announced, then the
+    /// agent keeps answering for the linger so that members that have not heard yet do not suspect us.
     private func beginLeave() {
-        guard !swim.isLeaving, !stopRequested else { return }
-        enqueue(application.leaving(context))
-        drain()
-        enqueue(swim.leave(now: now))
-        drain()
-        let othersActive = swim.activeMemberCount > 0
+        guard !node.swim.isLeaving, !stopRequested else { return }
+        carryOut(node.leave(now: now))
+        licensing?.leaving(node)
+        let othersActive = node.swim.activeMemberCount > 0
         stopAt = othersActive ? now + leaveLinger : now
         log.log(.info, "leaving the cluster", [LogField("linger_ms", "\(othersActive ? leaveLinger.nanoseconds / 1_000_000 : 0)")])
     }
 
-    // MARK: - Directives and actions
-
-    private func enqueue(_ directives: [Directive]) {
-        for directive in directives { pending.append(.directive(directive)) }
-    }
-
-    private func enqueue(_ actions: [AgentAction]) {
-        for action in actions { pending.append(.action(action)) }
-    }
-
-    private func drain() {
-        while pendingIndex < pending.count {
-            let item = pending[pendingIndex]
-            pendingIndex += 1
-            switch item {
-            case .directive(let directive): execute(directive)
-            case .action(let action): perform(action)
-            }
-        }
-        pending.removeAll(keepingCapacity: true)
-        pendingIndex = 0
-    }
-
-    private func execute(_ directive: Directive) {
-        switch directive {
-        case .send(let message, let address):
-            send(message, to: address)
-        case .pushPull(let state, let address):
-            call(.pushPullRequest(state), expecting: .pushPullResponse, at: address, timeout: streamTimeout)
-        case .replyPushPull(let state, let address):
-            if let reply = streamReplies[address] {
-                reply.fulfil(.pushPullResponse(state))
-            } else {
-                shared.count { $0.misroutedMessages += 1 }
-            }
-        case .streamPing(let ping, let address):
-            // An ack after the probe's end is useless: the exchange gets at most one probe interval.
-            shared.count { $0.streamPingsSent += 1 }
-            call(.ping(ping), expecting: .ack, at: address, timeout: min(streamTimeout, swim.currentProbeInterval))
-        case .event(let event):
-            eventCount += 1
-            events.yield(event)
-            logEvent(event)
-            enqueue(application.membershipChanged(event, context))
-        case .deliver(let payload):
-            enqueue(application.payloadDelivered(payload, context))
-        case .deliverMessage(let message, let address):
-            enqueue(application.messageDelivered(message, from: address, context))
-        }
-    }
-
-    private func perform(_ action: AgentAction) {
+    /// A membership action of an embedding application, checked first: SWIM would accept it, and every
+    /// packet carrying it would then fail to seal, so one oversized payload would silence the node.
+    private func perform(_ action: MembershipAction) {
         if let problem = Self.problem(with: action) {
-            // Checked here because SWIM would accept it and every packet carrying it would then fail to
-            // seal: one oversized payload would silence the node.
             shared.count { $0.unsendableMessages += 1 }
             log.limited("rejected-action", .error, "application action rejected", [LogField("problem", problem)])
             return
         }
         if case .probe = action { shared.count { $0.probeRequestsOnDemand += 1 } }
-        enqueue(swim.perform(action, now: now))
+        carryOut(node.perform(action, now: now))
     }
 
     /// Why an action cannot go on the wire, if it cannot.
-    static func problem(with action: AgentAction) -> String? {
+    static func problem(with action: MembershipAction) -> String? {
         switch action {
         case .publish(let payload, _):
             if payload.key.utf8.count > AppPayload.maximumKeyLength {
@@ -299,6 +232,44 @@ final class AgentLoop {
         return nil
     }
 
+    // MARK: - Outputs
+
+    /// Carries out what the node asked for, then applies the licensing side effects. `stream` is the
+    /// served connection whose request produced this output: `replyOnStream` answers go there.
+    private func carryOut(_ output: ClusterNode.Output, answering stream: StreamReply? = nil) {
+        licensing?.persist(node)
+        for directive in output.directives {
+            switch directive {
+            case .send(let message, let address):
+                send(message, to: address)
+            case .pushPull(let state, let address):
+                call(.pushPullRequest(state), expecting: .pushPullResponse, at: address, timeout: streamTimeout)
+            case .replyOnStream(let message):
+                if let stream {
+                    stream.fulfil(message)
+                } else {
+                    shared.count { $0.misroutedMessages += 1 }
+                }
+            case .streamPing(let ping, let address):
+                // An ack after the probe's end is useless: the exchange gets at most one probe interval.
+                shared.count { $0.streamPingsSent += 1 }
+                call(.ping(ping), expecting: .ack, at: address, timeout: min(streamTimeout, node.swim.currentProbeInterval))
+            case .event(let event):
+                eventCount += 1
+                events.yield(event)
+                logEvent(event)
+            case .deliver, .deliverMessage:
+                break   // consumed by the licensing layer inside the node
+            }
+        }
+        if output.reactionLimitHits > 0 {
+            shared.count { $0.unsettledReactions += output.reactionLimitHits }
+            log.log(.error, "licensing reactions did not settle; the rest of this input was dropped",
+                    [LogField("rounds", "\(ClusterNode.reactionRoundLimit)"), LogField("fix", "report this as a bug, with this log")])
+        }
+        licensing?.observe(output, node: node, now: now)
+    }
+
     private func logEvent(_ event: MembershipEvent) {
         let level: LogLevel = switch event.kind {
         case .suspected, .confirmedDead, .idConflict, .refutedSuspicionOfSelf: .warning
@@ -311,10 +282,6 @@ final class AgentLoop {
     // MARK: - Datagrams
 
     private func send(_ message: Message, to address: Address) {
-        if let reply = streamReplies[address] {
-            reply.fulfil(message)
-            return
-        }
         guard let destination = destination(of: address) else {
             shared.count { $0.sendFailures += 1 }
             log.limited("bad-destination", .warning, "datagram to an unusable address dropped", [LogField("address", address.rawValue)])
@@ -346,7 +313,7 @@ final class AgentLoop {
 
     private func destination(of address: Address) -> SocketAddress? {
         if let known = destinations[address] { return known }
-        guard !StreamReply.isStreamAddress(address), let parsed = try? SocketAddress(address) else { return nil }
+        guard let parsed = try? SocketAddress(address) else { return nil }
         // Addresses come from peers; the bound keeps a stream of bogus ones from growing the cache.
         if destinations.count >= 4_096 { destinations.removeAll(keepingCapacity: true) }
         destinations[address] = parsed
@@ -377,14 +344,13 @@ final class AgentLoop {
             return
         }
         // Full-state exchanges only travel on streams: answering one by datagram would turn a small
-        // forged request into a large reply.
+        // forged request into a large reply. (SWIM ignores them too; counted here with the wire's counters.)
         if message.kind == .pushPullRequest || message.kind == .pushPullResponse {
             shared.count { $0.misroutedMessages += 1 }
             return
         }
         shared.count { $0.datagrams.recordIn(message.kind, bytes: datagram.size) }
-        enqueue(swim.receive(message, from: datagram.sender.swimAddress, now: now))
-        drain()
+        carryOut(node.receive(message, from: datagram.sender.swimAddress, now: now))
     }
 
     // MARK: - Streams
@@ -425,18 +391,17 @@ final class AgentLoop {
                             [LogField("peer", connection.remoteAddress.description), LogField("limit", "\(workers.maximumIncoming)")])
                 continue
             }
-            nextStreamToken += 1
-            let token = nextStreamToken
             let exchange = self.exchange
             let timeout = streamTimeout
             shared.count { $0.streamsAccepted += 1 }
-            workers.start(.incoming) { exchange.serve(connection, token: token, timeout: timeout) }
+            workers.start(.incoming) { exchange.serve(connection, timeout: timeout) }
         }
     }
 
     // MARK: - State for other threads, and shutdown
 
     private func publishState() {
+        let swim = node.swim
         let stamp = ViewStamp(updatesApplied: swim.metrics.updatesApplied, incarnation: swim.myself.incarnation,
                               state: swim.myself.state, events: eventCount, joined: swim.isJoined, leaving: swim.isLeaving)
         if stamp != publishedStamp {
@@ -459,14 +424,12 @@ final class AgentLoop {
         sockets.close()
         // From here on posts are refused; whatever was queued is answered "no" so nobody waits on us.
         for command in gate.close() { command.cancel() }
-        for reply in streamReplies.values { reply.fulfil(nil) }
-        streamReplies.removeAll()
         workers.joinAll()
         poller.close()
-        application.stopped()
+        licensing?.stopped(node)
         publishedStamp = nil
         publishState()
         events.finish()
-        log.log(.info, "agent stopped", [LogField("left", swim.isLeaving ? "true" : "false")])
+        log.log(.info, "agent stopped", [LogField("left", node.swim.isLeaving ? "true" : "false")])
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Licensing
 import Synchronization
 import SWIM
 import Wire
@@ -9,12 +10,17 @@ enum LoopCommand: Sendable {
     case join([SocketAddress])
     case leave
     case stop
-    case publish(AppPayload, urgent: Bool)
-    case sendApplicationMessage([UInt8], to: NodeID)
-    case updateMetadata([UInt8])
+    /// A membership action of an embedding application (publish a payload, send a message, ...).
+    case perform(MembershipAction)
     case updateKeyring(Keyring, done: @Sendable (Bool) -> Void)
-    /// Runs `body` with the application on the loop; `cancel` runs instead if the loop has stopped.
-    case callApplication(body: @Sendable (any AgentApplication, AgentContext) -> [AgentAction], cancel: @Sendable () -> Void)
+    /// Licensing requests of a client (the local API, a leave): answered when the node settles them.
+    case acquire(cores: Int?, answer: FirstAnswer<RequestAnswer>)
+    case release(answer: FirstAnswer<RequestAnswer>)
+    /// A reloaded license; `done` says whether the node has a licensing layer to take it.
+    case replaceLicense(LicenseTerms?, valid: Bool, done: @Sendable (Bool) -> Void)
+    /// Runs `body` with the node, read-only, on the loop (status, tests); `cancel` runs instead if the
+    /// loop has stopped.
+    case read(body: @Sendable (ClusterNode, Instant) -> Void, cancel: @Sendable () -> Void)
     /// An outgoing stream exchange (push-pull, fallback ping) brought back this message.
     case streamResponse(Message, from: Address)
     /// A served connection brought this request; the loop answers through `reply`.
@@ -25,7 +31,10 @@ enum LoopCommand: Sendable {
     func cancel() {
         switch self {
         case .updateKeyring(_, let done): done(false)
-        case .callApplication(_, let cancel): cancel()
+        case .replaceLicense(_, _, let done): done(false)
+        case .acquire(_, let answer), .release(let answer):
+            answer.resolve(RequestAnswer(outcome: .unavailable, cores: 0, authority: nil, message: "the agent has stopped"))
+        case .read(_, let cancel): cancel()
         case .streamRequest(_, let reply): reply.fulfil(nil)
         default: break
         }
@@ -69,17 +78,14 @@ final class CommandGate: Sendable {
 /// The loop's answer to one served stream request: the worker waits for it (bounded), the loop
 /// fulfils it once (later calls do nothing). Nil means "no answer: close the connection".
 final class StreamReply: Sendable {
-    /// The address under which the request was fed to SWIM: replies addressed to it come here instead
-    /// of going out by UDP. Never a parseable socket address, so it cannot be confused with a peer.
-    let address: Address
+    /// The connection's remote address (informational: the answer goes back on the connection).
+    let peer: Address
     private let slot = Mutex<(done: Bool, message: Message?)>((false, nil))
     private let ready = DispatchSemaphore(value: 0)
 
-    init(token: Int) {
-        address = Address("stream#\(token)")
+    init(peer: Address) {
+        self.peer = peer
     }
-
-    static func isStreamAddress(_ address: Address) -> Bool { address.rawValue.hasPrefix("stream#") }
 
     func fulfil(_ message: Message?) {
         let first = slot.withLock { slot -> Bool in

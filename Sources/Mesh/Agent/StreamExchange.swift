@@ -59,7 +59,7 @@ struct StreamExchange: Sendable {
     /// Serves one accepted connection: reads a request, hands it to the loop, writes the loop's answer.
     /// Only pings and push-pull requests are served; anything that fails to decode or authenticate is
     /// dropped unanswered, and the connection closed.
-    func serve(_ connection: StreamConnection, token: Int, timeout: Duration) {
+    func serve(_ connection: StreamConnection, timeout: Duration) {
         defer { connection.close() }
         let deadline = MonotonicClock.now() + timeout
         let peer = connection.remoteAddress.description
@@ -78,7 +78,7 @@ struct StreamExchange: Sendable {
                 return
             }
             shared.count { $0.streams.recordIn(request.kind, bytes: bytes.count) }
-            let reply = StreamReply(token: token)
+            let reply = StreamReply(peer: connection.remoteAddress.swimAddress)
             guard gate.post(.streamRequest(request, reply: reply)),
                   let answer = reply.wait(timeout: remaining(until: deadline)) else { return }
             let packet: [UInt8]

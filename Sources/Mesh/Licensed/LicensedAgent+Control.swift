@@ -27,50 +27,48 @@ extension LicensedAgent: AgentControl {
     }
 
     public func acquire(cores: Int?, timeout: Duration) async -> RequestAnswer {
-        await request(timeout: timeout) { application, slot, context in application.acquire(cores: cores, answer: slot, context) }
+        await request(timeout: timeout) { .acquire(cores: cores, answer: $0) }
     }
 
     public func release(timeout: Duration) async -> RequestAnswer {
-        await request(timeout: timeout) { application, slot, context in application.release(answer: slot, context) }
+        await request(timeout: timeout) { .release(answer: $0) }
     }
 
-    private func request(timeout: Duration,
-                         _ start: @escaping @Sendable (LicensingApplication, FirstAnswer<RequestAnswer>, AgentContext) -> [AgentAction]) async -> RequestAnswer {
+    /// Posts a request and waits for its settlement, at most `timeout` (the request stays pending).
+    private func request(timeout: Duration, _ command: (FirstAnswer<RequestAnswer>) -> LoopCommand) async -> RequestAnswer {
         let slot = FirstAnswer<RequestAnswer>()
-        let posted: Bool? = await agent.withApplication { application, context in
-            guard let licensing = application as? LicensingApplication else { return (false, []) }
-            return (true, start(licensing, slot, context))
-        }
-        guard posted == true else {
+        guard agent.post(command(slot)) else {
             return RequestAnswer(outcome: .unavailable, cores: 0, authority: nil, message: "the agent is not running")
         }
         let shared = self.shared
         return await slot.value(within: timeout) {
             let node = shared.validation.withLock { $0 }
             return RequestAnswer(outcome: .unavailable, cores: node.ownGrant?.cores ?? 0, authority: node.authority?.description,
-                                 message: "No license authority answered within \(formatSeconds(timeout.seconds)); the request stays pending "
+                                 message: "No license authority answered within \(formatDuration(timeout)); the request stays pending "
                                      + "and is retried with the next license server. Check `licmesh status` for the authority.")
         }
     }
 
-    public func status() async -> AgentStatus {
-        let view: LicensingView? = await agent.withApplication { application, context in
-            guard let licensing = application as? LicensingApplication else { return (nil, []) }
-            return (LicensingView(licensing: licensing.licensing, myself: context.myself, others: context.members, isJoined: context.isJoined), [])
-        } ?? nil
+    /// One consistent view, taken on the I/O thread; the last published one when the agent has stopped.
+    func view() async -> (LicensingView, running: Bool) {
+        if let view = await agent.read({ node, now in
+            node.licensing.map { LicensingView(licensing: $0, myself: node.swim.myself, others: node.swim.members, isJoined: node.swim.isJoined, now: now) }
+        }), let view {
+            return (view, true)
+        }
         let fallback = LicensingView(licensing: shared.validation.withLock { $0 }, myself: agent.myself,
-                                     others: agent.members.filter { $0.id != agent.id }, isJoined: false)
-        return makeStatus(view ?? fallback, running: view != nil)
+                                     others: agent.members.filter { $0.id != agent.id }, isJoined: false, now: MonotonicClock.now())
+        return (fallback, false)
+    }
+
+    public func status() async -> AgentStatus {
+        let (view, running) = await view()
+        return makeStatus(view, running: running)
     }
 
     public func metrics() async -> String {
-        let view: LicensingView? = await agent.withApplication { application, context in
-            guard let licensing = application as? LicensingApplication else { return (nil, []) }
-            return (LicensingView(licensing: licensing.licensing, myself: context.myself, others: context.members, isJoined: context.isJoined), [])
-        } ?? nil
-        return LicensedMetrics.exposition(view: view ?? LicensingView(licensing: shared.validation.withLock { $0 }, myself: agent.myself,
-                                                                       others: agent.members.filter { $0.id != agent.id }, isJoined: false),
-                                          running: view != nil, agent: agent.counters, licensing: shared.counters.withLock { $0 })
+        let (view, running) = await view()
+        return LicensedMetrics.exposition(view: view, running: running, agent: agent.counters, licensing: shared.counters.withLock { $0 })
     }
 }
 
@@ -80,4 +78,6 @@ struct LicensingView: Sendable {
     var myself: Member
     var others: [Member]
     var isJoined: Bool
+    /// The I/O thread's monotonic time of the snapshot.
+    var now: Instant
 }

@@ -71,13 +71,12 @@ public final class LicensedAgent: Sendable {
         let store = DurableStateStore(directory: directory, restored: restored.state, log: log)
         let (events, continuation) = AsyncStream.makeStream(of: LicensingEvent.self, bufferingPolicy: .bufferingNewest(Agent.eventBufferSize))
         let shared = LicensedShared(node: licensing, license: installed, events: continuation)
-        let acquireOnStart = config.acquireOnStart && installed.isValid && config.licensing.requestedCores > 0
-        let node = licensing
+        let acquireOnStart = config.acquireOnStart && config.licensing.requestedCores > 0
         let agent: Agent
         do {
-            agent = try Agent.start(agentConfig, logger: logger, application: {
-                LicensingApplication(licensing: node, shared: shared, store: store, log: log, acquireOnStart: acquireOnStart)
-            })
+            agent = try Agent.start(agentConfig, logger: logger, licensing: Agent.LicensingParts(node: licensing, makeRuntime: {
+                LicensingRuntime(shared: shared, store: store, log: log, acquireOnStart: acquireOnStart)
+            }))
         } catch {
             store.close()
             continuation.finish()
@@ -180,11 +179,12 @@ public final class LicensedAgent: Sendable {
     public func install(_ secrets: AgentSecrets) async throws(LicensedAgentError) -> InstalledLicense {
         let installed = InstalledLicense(secrets.license, vendorKey: secrets.vendorKey, mac: mac, unixTime: config.unixTime())
         shared.license.withLock { $0 = installed }
-        let applied: Bool? = await agent.withApplication { application, context in
-            guard let licensing = application as? LicensingApplication else { return (false, []) }
-            return (true, licensing.replaceLicense(installed, context))
+        let applied = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            if !agent.post(.replaceLicense(installed.terms, valid: installed.isValid, done: { continuation.resume(returning: $0) })) {
+                continuation.resume(returning: false)
+            }
         }
-        guard applied == true else { throw .notRunning }
+        guard applied else { throw .notRunning }
         Self.logLicense(log, installed)
         switch (config.agent.isEncrypted, secrets.security) {
         case (true, .encrypted(let keyring)):

@@ -22,12 +22,9 @@ extension LicensedAgent {
         } else if !check.isAllowed {
             problems.append(check.message)
         }
-        if !licensing.mismatch.isEmpty {
-            let pairs = licensing.mismatch.map(\.description).joined(separator: "; ")
-            problems.append("license servers hold different licenses (\(pairs)); nobody acts as authority until every license server has the same license")
-        } else if running, view.isJoined, licensing.terms != nil, licensing.expectedAuthority == nil {
-            problems.append("no license authority: no alive license server holds a valid copy of license \(installed.id); start one of its servers (\(installed.signed.license.servers.map(\.description).joined(separator: ", ")))")
-        }
+        // Whether this node's acquires can be answered at all: never healthy while they cannot.
+        let service = running && view.isJoined ? licensing.serviceProblem(now: view.now) : nil
+        if let service { problems.append(service) }
 
         var members: [MemberStatus] = []
         for member in ([view.myself] + view.others).sorted(by: { $0.id < $1.id }) {
@@ -43,7 +40,7 @@ extension LicensedAgent {
         let licensed = check.isAllowed && installed.isValid
         return AgentStatus(
             node: id.description, address: agent.address.description, cluster: clusterName, mac: mac.description,
-            joined: view.isJoined, licensed: licensed, healthy: running && view.isJoined && licensed, problems: problems,
+            joined: view.isJoined, licensed: licensed, healthy: running && view.isJoined && licensed && service == nil, problems: problems,
             authority: authority?.description, epoch: licensing.epoch.description, isAuthority: licensing.isAuthority,
             license: licenseStatus(installed, licensing: licensing), coresHeld: licensing.ownGrant?.cores ?? 0,
             coresInUse: licensing.ledger.total(), members: members, ledger: ledger, localHealth: agent.counters.localHealth,
@@ -56,6 +53,16 @@ extension LicensedAgent {
         problems += installed.warnings
         if !licensing.mismatch.isEmpty {
             problems.append("license servers hold different licenses: " + licensing.mismatch.map(\.description).joined(separator: "; "))
+        }
+        if !licensing.licenseMix.isEmpty {
+            // Not a fault: a renewal being rolled out. Service goes on under the authority's version.
+            let authorityLicense = licensing.authority.flatMap { id in
+                id == licensing.id ? licensing.terms?.id : licensing.licenseMix.first { $0.node == id }?.licenseID
+            }
+            problems.append("license servers hold different versions of this license (a renewal in progress?): "
+                + licensing.licenseMix.map(\.description).joined(separator: "; ")
+                + ". The authority enforces \(authorityLicense.map { "license \($0)" } ?? "its own version")."
+                + " Fix: install the same license file on every license server listed in it and reload each (SIGHUP).")
         }
         return LicenseStatus(
             id: license.id, licensee: license.licensee, maxCores: license.maxCores, expires: license.expires.rfc3339,

@@ -9,8 +9,14 @@ extension LicensingEvent {
         switch kind {
         case .authorityChanged, .granted, .released, .ownGrant: .info
         case .acquired: .debug
-        case .steppedDown, .refused, .ownGrantLost, .excessRevoked, .noAuthority: .warning
-        case .requestRefused, .licenseMismatch: .error
+        case .steppedDown, .refused, .ownGrantLost, .excessRevoked, .noAuthority, .licenseMix: .warning
+        case .licenseMismatch: .error
+        case .requestSettled(_, let outcome):
+            switch outcome {
+            case .granted, .released: .info
+            case .refused: .error
+            case .superseded, .abandoned: .debug
+            }
         }
     }
 
@@ -24,8 +30,16 @@ extension LicensingEvent {
         case .acquired: "acquire answered"
         case .ownGrant: "holding cores"
         case .ownGrantLost: "no longer holding cores"
-        case .requestRefused: "this node's request was refused"
+        case .requestSettled(_, let outcome):
+            switch outcome {
+            case .granted: "this node's request was granted"
+            case .released: "this node's release was recorded"
+            case .refused: "this node's request was refused"
+            case .superseded: "this node's request was superseded"
+            case .abandoned: "this node's request was abandoned"
+            }
         case .licenseMismatch: "license servers hold different licenses"
+        case .licenseMix: "license servers hold different versions of the license"
         case .excessRevoked: "grant revoked to fit the core limit"
         case .noAuthority: "no license authority"
         }
@@ -50,8 +64,19 @@ extension LicensingEvent {
             return [LogField("requester", node.description), LogField("reason", refusal.description)]
         case .ownGrantLost(let reason), .noAuthority(let reason):
             return [LogField("reason", reason)]
-        case .requestRefused(let refusal):
-            return [LogField("reason", refusal.description)]
+        case .requestSettled(let id, let outcome):
+            var fields = [LogField("request", id.description)]
+            switch outcome {
+            case .granted(let grant): fields += grantFields(grant)
+            case .released: break
+            case .refused(let refusal): fields.append(LogField("reason", refusal.description))
+            case .superseded(let newer): fields.append(LogField("by", newer.description))
+            case .abandoned(let reason): fields.append(LogField("reason", reason))
+            }
+            return fields
+        case .licenseMix(let servers):
+            return [LogField("servers", servers.map(\.description).joined(separator: "; ")),
+                    LogField("fix", "finish the rollout: install the same license file on every license server and reload them (SIGHUP)")]
         case .licenseMismatch(let servers):
             return [LogField("servers", servers.map(\.description).joined(separator: "; ")),
                     LogField("fix", "install the same license file on every license server and reload them (SIGHUP)")]
@@ -69,8 +94,16 @@ extension LicensingEvent {
         case .acquired: "acquired"
         case .ownGrant: "holding"
         case .ownGrantLost: "lost-grant"
-        case .requestRefused: "request-refused"
+        case .requestSettled(_, let outcome):
+            switch outcome {
+            case .granted: "request-granted"
+            case .released: "request-released"
+            case .refused: "request-refused"
+            case .superseded: "request-superseded"
+            case .abandoned: "request-abandoned"
+            }
         case .licenseMismatch: "license-mismatch"
+        case .licenseMix: "license-mix"
         case .excessRevoked: "revoked"
         case .noAuthority: "no-authority"
         }
@@ -80,7 +113,8 @@ extension LicensingEvent {
 extension EventLine {
     /// A licensing event as an `--events` line: `event=authority node=<self> authority=<id> epoch=2.1 self=true at_ms=...`.
     /// Names: authority, stepped-down, granted, released, refused, acquired, holding, lost-grant,
-    /// request-refused, license-mismatch, revoked, no-authority.
+    /// request-granted, request-released, request-refused, request-superseded, request-abandoned,
+    /// license-mismatch, license-mix, revoked, no-authority.
     public static func format(_ event: LicensingEvent, node: NodeID) -> String {
         format(name: event.eventName, node: node, fields: event.logFields(selfID: node), at: event.at)
     }

@@ -1,0 +1,81 @@
+import SWIM
+
+/// Leases: the authority's heartbeat renews every holder's right to use its cores; a holder that has
+/// not heard from a backed authority for `LicensingSettings.lease` stops using them.
+///
+/// Under `majority` a heartbeat renews leases only once a majority of the license's servers confirmed
+/// the authority's epoch for it, so an authority cut off from the majority stops renewing within one
+/// heartbeat, and every holder on its side stops using its cores within a lease: before the
+/// majority's authority returns them to the pool (`deadGracePeriod` after it held them dead). A server
+/// that promised a newer epoch answers the heartbeat with a rejection, and the authority steps down.
+///
+/// Under `available` every authority renews its own side's leases; no side reclaims the cores of a
+/// node held dead while a license server is missing, since that server may be serving the node.
+extension LicensingNode {
+    /// Whether a heartbeat needs the servers' confirmation before it renews the leases.
+    var heartbeatNeedsConfirmation: Bool { policy == .majority && quorum > 1 }
+
+    /// The authority's periodic heartbeat.
+    mutating func heartbeat(now: Instant) {
+        guard let term else { return }
+        let beat = term.beat &+ 1
+        self.term?.beat = beat
+        self.term?.beatConfirmations = [id]
+        self.term?.beatRenewed = false
+        self.term?.nextBeatAt = now + settings.heartbeatInterval
+        if heartbeatNeedsConfirmation {
+            for server in eligibleServers() where server != id {
+                send(.heartbeat(term.epoch, beat: beat), to: server)
+            }
+        } else {
+            renewLeases(now: now)
+        }
+    }
+
+    /// A quorum backs this authority: tell every holder (gossip), and renew our own lease.
+    mutating func renewLeases(now: Instant) {
+        guard let term, !term.beatRenewed else { return }
+        self.term?.beatRenewed = true
+        self.term?.confirmedAt = now
+        lastContact = now
+        outbox.append(.publish(LedgerPayloads.payload(epoch: term.epoch, authority: id, beat: term.beat), urgent: false))
+    }
+
+    /// Whether a quorum confirmed this authority recently enough for it to confirm existing grants
+    /// (which renews their holders' leases): within two heartbeats, so that a holder's lease never
+    /// outlasts the authority's backing by more than that.
+    func isBacked(now: Instant) -> Bool {
+        guard heartbeatNeedsConfirmation else { return term != nil }
+        guard let term else { return false }
+        return now < term.confirmedAt + settings.heartbeatInterval * 2
+    }
+
+    mutating func handleHeartbeat(_ beatEpoch: Epoch, beat: UInt32, from sender: NodeID, now: Instant) {
+        guard beatEpoch >= promised else {
+            send(.reject(beatEpoch, promised: promised), to: sender)
+            return
+        }
+        promised = beatEpoch
+        promisedTo = sender
+        if beatEpoch > epoch { learnEpoch(beatEpoch, authority: sender, now: now) }
+        send(.heartbeatAck(beatEpoch, beat: beat), to: sender)
+    }
+
+    mutating func handleHeartbeatAck(_ beatEpoch: Epoch, beat: UInt32, from server: NodeID, now: Instant) {
+        guard let term, term.epoch == beatEpoch, term.beat == beat else { return }
+        self.term?.beatConfirmations.insert(server)
+        if (self.term?.beatConfirmations.count ?? 0) >= quorum { renewLeases(now: now) }
+    }
+
+    /// A holder that has not heard from a backed authority for a lease stops using its cores (keeping
+    /// them to reclaim when it hears again: if nobody took them meanwhile, it gets them back).
+    mutating func expireLease(now: Instant) {
+        guard let grant = ownGrant, let lastContact, now >= lastContact + settings.lease else { return }
+        heldForReclaim = grant
+        let seconds = formatDuration(settings.lease)
+        dropGrant(reason: "no word from a license authority backed by a quorum of license servers for \(seconds) "
+                  + "(a partition, or too few license servers up): its cores may be given to other nodes, so this node stops using them "
+                  + "and asks for them again when it hears from an authority", now: now)
+    }
+}
+
