@@ -3,13 +3,14 @@ import Glibc
 #endif
 import Benchmarks
 import SWIM
+import Simulation
 
 /// `licmesh bench ...`: benchmarks that print figures and write JSON results (never pass/fail on time).
 let benchCommand = Command(
     name: "bench",
     summary: "Run a benchmark and write its figures to a results folder.",
     subcommands: [benchDetectionCommand, benchIdleCommand, benchCodecCommand, benchScaleCommand, benchAuthorityCommand,
-                  benchStarvationCommand, benchSimCommand, benchTakeoverSimCommand]
+                  benchStarvationCommand, benchSimCommand, benchTakeoverSimCommand, benchCatalogueCommand]
 )
 
 let benchDetectionCommand = Command(
@@ -149,6 +150,41 @@ let benchTakeoverSimCommand = Command(
                                                 profile: arguments.string("--profile") ?? "lan",
                                                 resultsDirectory: arguments.string("--results") ?? "results") { print($0) }
         return 0
+    }
+)
+
+let benchCatalogueCommand = Command(
+    name: "catalogue",
+    summary: "The scenario catalogue over many seeds: safety after every event, liveness once faults healed.",
+    options: [
+        .value("--seeds", "N", "Seeds per scenario (default 1000: 10,000 runs)."),
+        .value("--first-seed", "S", "The first seed (default 1)."),
+        .value("--scenario", "NAME", "Only this scenario (\(ScenarioCatalogue.Kind.allCases.map(\.rawValue).joined(separator: ", ")))."),
+        .value("--seed", "S", "Only this seed (with --scenario: reproduce one failing run)."),
+        .value("--results", "DIR", "Folder for bench-catalogue.json (default results)."),
+    ],
+    discussion: """
+    Scenarios: rolling start with gaps longer than the join retry; late restart (after the grace
+    period) of the authority and of an ordinary node; whole-cluster restart; partitions shorter and
+    longer than the grace period under both policies; over-subscription then releases; a license
+    renewal rolled out server by server with a restart midway. Each seed picks the cluster size, the
+    timings, the partition's sides and the loss. The invariants are in docs/invariants.md. Exits 1 when
+    any run violated one, after printing each failing scenario and seed. Build with -c release.
+    """,
+    run: { arguments in
+        var kinds = ScenarioCatalogue.Kind.allCases
+        if let name = arguments.string("--scenario") {
+            guard let kind = ScenarioCatalogue.Kind(rawValue: name) else {
+                throw arguments.malformed("--scenario", name, ScenarioCatalogue.Kind.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            kinds = [kind]
+        }
+        let single = try arguments.string("--seed").map { _ in try arguments.uint64("--seed", default: 1) }
+        let results = try CatalogueBenchmark.run(
+            seeds: single == nil ? try arguments.int("--seeds", default: 1_000, range: 1...1_000_000) : 1,
+            firstSeed: single ?? (try arguments.uint64("--first-seed", default: 1)), only: kinds,
+            resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
+        return results.failedRuns == 0 ? 0 : 1
     }
 )
 
