@@ -215,7 +215,8 @@ public struct SWIMInstance: Sendable {
         switch message {
         case .ping(let ping):
             if ping.target == myself.id {
-                reply(.ack(Ack(sequence: ping.sequence, source: myself.id)), to: from, over: channel)
+                reply(.ack(Ack(sequence: ping.sequence, source: myself.id)), to: from, over: channel,
+                      about: ping.source, leading: newsForPinger(ping.source))
             } else {
                 metrics.misdirectedPings += 1
             }
@@ -335,24 +336,45 @@ public struct SWIMInstance: Sendable {
         outbox.append(.send(message, to: address))
     }
 
-    /// Fills what the message's budget leaves with piggybacked updates.
-    mutating func fillPiggyback(_ message: inout Message, about target: NodeID?) {
-        let room = settings.maxMessageSize - WireSize.fixedPart(of: message) - 2
-        guard room >= BroadcastQueue.smallestUpdate, !broadcasts.isEmpty else { return }
-        let piggyback = broadcasts.take(budget: room, limit: retransmitLimit, first: target.map { .member($0) })
+    /// Fills what the message's budget leaves with piggybacked updates: `leading` first (news for the
+    /// addressee that is no longer queued), then the queued update about `target` (the buddy system:
+    /// a suspect hears of its suspicion first), then the best of the rest.
+    mutating func fillPiggyback(_ message: inout Message, about target: NodeID?, leading: Gossip? = nil) {
+        var room = settings.maxMessageSize - WireSize.fixedPart(of: message) - 2
+        var piggyback: [Gossip] = []
+        if let leading, WireSize.of(leading) <= room {
+            piggyback.append(leading)
+            room -= WireSize.of(leading)
+        }
+        if room >= BroadcastQueue.smallestUpdate, !broadcasts.isEmpty {
+            piggyback += broadcasts.take(budget: room, limit: retransmitLimit, first: target.map { .member($0) })
+        }
         if !piggyback.isEmpty { message.setPiggyback(piggyback) }
     }
 
-    /// Answers a message: with a datagram to its sender, or on the stream it came over.
-    mutating func reply(_ message: Message, to address: Address, over channel: Channel) {
+    /// Answers a message: with a datagram to its sender, or on the stream it came over. `about` and
+    /// `leading` as for `fillPiggyback`.
+    mutating func reply(_ message: Message, to address: Address, over channel: Channel, about target: NodeID? = nil,
+                        leading: Gossip? = nil) {
+        var message = message
+        fillPiggyback(&message, about: target, leading: leading)
+        metrics.sent[Int(message.kind.rawValue)] += 1
         switch channel {
-        case .datagram:
-            send(message, to: address)
-        case .stream:
-            var message = message
-            fillPiggyback(&message, about: nil)
-            metrics.sent[Int(message.kind.rawValue)] += 1
-            outbox.append(.replyOnStream(message))
+        case .datagram: outbox.append(.send(message, to: address))
+        case .stream: outbox.append(.replyOnStream(message))
+        }
+    }
+
+    /// A member we hold dead (or suspect) is pinging us: it does not know, or it could refute. When
+    /// the news about it has left our queue (sent often enough), tell it again in our answer. After a
+    /// partition heals this is how a node that everyone else holds dead hears of it within a period,
+    /// instead of waiting for a push-pull.
+    mutating func newsForPinger(_ id: NodeID) -> Gossip? {
+        guard let entry = table[id], broadcasts.queued(.member(id)) == nil else { return nil }
+        switch entry.member.state {
+        case .dead: return .dead(id: id, incarnation: entry.member.incarnation, declarer: myself.id)
+        case .suspect: return .suspect(id: id, incarnation: entry.member.incarnation, suspecter: myself.id)
+        case .alive, .left: return nil
         }
     }
 

@@ -32,8 +32,8 @@ struct LicensingTracker {
     var violations: [String] = []
     var livenessChecks = 0
     var livenessViolationCount = 0
-    /// The clients' requests in flight (by ID, when each started), and the longest wait for an answer.
-    var clientRequests: [RequestID: Instant] = [:]
+    /// The clients' requests in flight (by ID: which node, since when), and the longest wait for an answer.
+    var clientRequests: [RequestID: (node: Int, since: Instant)] = [:]
     var longestClientWait = Duration.zero
 
     init(nodeCount: Int) {
@@ -105,6 +105,8 @@ extension Simulator {
         tracker.liveHeld -= tracker.held[node]
         tracker.held[node] = 0
         tracker.durable[node] = instances[node]?.licensing?.durableState
+        // A request dies with its node's life: nobody waits for it any more.
+        tracker.clientRequests = tracker.clientRequests.filter { $0.value.node != node }
     }
 
     func recordLicensing(_ events: [LicensingEvent], at node: Int) {
@@ -137,7 +139,7 @@ extension Simulator {
                 tracker.epochs.insert(epoch.rawValue)
             case .requestSettled(let id, _):
                 if let started = tracker.clientRequests.removeValue(forKey: id) {
-                    tracker.longestClientWait = max(tracker.longestClientWait, now - started)
+                    tracker.longestClientWait = max(tracker.longestClientWait, now - started.since)
                 }
             default:
                 break
@@ -234,7 +236,7 @@ extension Simulator {
         for client in licensing.clients where nodes[client].status == .running {
             guard instances[client]?.licensing?.hasPendingRequest == false,
                   let (id, output) = instances[client]?.acquire(now: now) else { continue }
-            if let id { tracker.clientRequests[id] = now }
+            if let id { tracker.clientRequests[id] = (client, now) }
             apply(output, of: client)
             scheduleTick(client)
         }
@@ -269,6 +271,6 @@ extension Simulator {
             ledgersConverged: ledgersConverged(), livenessChecks: tracker.livenessChecks,
             livenessViolations: livenessViolations, reactionLimitHits: tracker.reactionLimitHits,
             violations: tracker.violations,
-            longestClientWait: tracker.clientRequests.values.map { now - $0 }.reduce(tracker.longestClientWait, max).seconds)
+            longestClientWait: tracker.clientRequests.values.map { now - $0.since }.reduce(tracker.longestClientWait, max).seconds)
     }
 }

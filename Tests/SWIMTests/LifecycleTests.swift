@@ -64,6 +64,23 @@ import Testing
         #expect(run(&swim, until: t0 + .seconds(60)).pushPulls.allSatisfy { !$0.0.join }, "no join retries after that")
     }
 
+    /// After a partition heals, a node that everyone holds dead pings the few it holds alive; their acks
+    /// tell it it is held dead (even when that news has left their queues), and it refutes at once.
+    @Test func aPingerHeldDeadHearsItInTheAckAndRefutes() {
+        var observer = instance(1, knowing: [member(2, .dead, incarnation: 3)])
+        let out = observer.receive(.ping(Ping(sequence: 5, target: NodeID(1), source: NodeID(2))), from: address(2), now: t0)
+        #expect(out.acks.count == 1)
+        #expect(out.allPiggyback.first == .dead(id: NodeID(2), incarnation: 3, declarer: NodeID(1)))
+        var pinger = try! SWIMInstance(id: NodeID(2), address: address(2), settings: .lan, seed: 1, incarnation: 3)
+        pinger.bootstrap(members: [member(1)], now: t0)
+        let refuted = pinger.receive(out.sends[0].0, from: address(1), now: t0)
+        #expect(pinger.myself.incarnation == 4)
+        #expect(refuted.events.contains(.refutedSuspicionOfSelf(incarnation: 4)))
+        // A member held alive gets no such news.
+        var calm = instance(1, knowing: [member(2)])
+        #expect(calm.receive(.ping(Ping(sequence: 6, target: NodeID(1), source: NodeID(2))), from: address(2), now: t0).allPiggyback.isEmpty)
+    }
+
     @Test func leaveIsBroadcastAndPingsAreStillAnswered() {
         var swim = instance(1, knowing: (2...5).map { member($0) })
         let out = swim.leave(now: t0)
