@@ -76,12 +76,13 @@ final class ChildAgent: Sendable {
         return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
     }
 
-    init(binary: String, id: NodeID, arguments: [String]) throws {
+    /// `passID`: false for `--config` agents, whose ID comes from their configuration file.
+    init(binary: String, id: NodeID, arguments: [String], passID: Bool = true) throws {
         self.id = id
         let stdout = Pipe(), stderr = Pipe()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["agent", "--id", id.description, "--events"] + arguments
+        process.arguments = ["agent"] + (passID ? ["--id", id.description] : []) + ["--events"] + arguments
         process.standardOutput = stdout
         process.standardError = stderr
         process.standardInput = FileHandle.nullDevice

@@ -59,8 +59,14 @@ import Wire
         let hosts = 5
         var macs: [UInt64] { (1...hosts).map { 0x0200_0000_E000 + UInt64($0) } }
 
-        init(binary: String) throws {
+        /// License servers (the first hosts), and the config's `licensing` object.
+        let servers: Int
+        let licensing: String
+
+        init(binary: String, servers: Int = 3, licensing: String = "{}") throws {
             self.binary = binary
+            self.servers = servers
+            self.licensing = licensing
             netns = EndToEndNamespaceTests.repository + "/Deploy/netns/netns.sh"
             folder = NSTemporaryDirectory() + "licmesh-e2e-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             prefix = "e2e" + String(UInt32.random(in: 0...0xFFFF), radix: 16)
@@ -79,7 +85,7 @@ import Wire
             let vendor = Ed25519PrivateKey.generate()
             let license = try License(licensee: "e2e", issued: LicenseDate(Date()), expires: LicenseDate(secondsSince1970: 4_102_444_800),
                                       maxCores: 2 * hosts, hosts: macs.map { try MACAddress(parsing: formatMAC($0)) },
-                                      servers: macs.prefix(3).map { try MACAddress(parsing: formatMAC($0)) }, features: ["batch"])
+                                      servers: macs.prefix(servers).map { try MACAddress(parsing: formatMAC($0)) }, features: ["batch"])
             let signed = try SignedLicense.sign(license, with: vendor)
             try signed.armored.write(toFile: folder + "/license.lic", atomically: true, encoding: .utf8)
             try LicenseKeyFile.encode(publicKey: vendor.publicKey).write(toFile: folder + "/vendor.pub", atomically: true, encoding: .utf8)
@@ -89,7 +95,7 @@ import Wire
                 let config = """
                 {"mac": "\(formatMAC(macs[host - 1]))", "bind": "\(ip(host)):7946", "seeds": ["\(ip(1)):7946", "\(ip(2)):7946"],
                  "clusterName": "e2e", "gossipKeyFiles": ["\(folder)/gossip.key"], "licenseFile": "\(folder)/license.lic",
-                 "vendorPublicKeyFile": "\(folder)/vendor.pub", "cores": 2, "profile": "lan", "dataDir": "\(folder)/data-\(host)",
+                 "vendorPublicKeyFile": "\(folder)/vendor.pub", "cores": 2, "profile": "lan", "licensing": \(licensing), "dataDir": "\(folder)/data-\(host)",
                  "httpAddress": "127.0.0.1:7947", "logFormat": "json", "logLevel": "info"}
                 """
                 try config.write(toFile: folder + "/agent-\(host).json", atomically: true, encoding: .utf8)
@@ -114,6 +120,15 @@ import Wire
 
         func aliveMembers(_ host: Int) -> Int {
             ((status(host)?["members"] as? [[String: Any]]) ?? []).filter { $0["state"] as? String == "alive" }.count
+        }
+
+        /// The cores the agent of `host` holds, by its own status.
+        func held(_ host: Int) -> Int? { status(host)?["coresHeld"] as? Int }
+
+        /// The cores the ledger of `host`'s agent gives host `of`.
+        func cores(_ of: Int, at host: Int) -> Int? {
+            let node = String(format: "%016llx", macs[of - 1])
+            return ((status(host)?["ledger"] as? [[String: Any]]) ?? []).first { $0["node"] as? String == node }?["cores"] as? Int
         }
 
         func ledger(_ host: Int) -> String? {
@@ -182,11 +197,13 @@ import Wire
         """
     }
 
-    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    /// Polls `condition` until it holds or `seconds` pass, sleeping without holding a thread of the
+    /// cooperative pool (which async tests alongside need).
+    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
             if condition() { return true }
-            usleep(200_000)
+            try? await Task.sleep(for: .milliseconds(200))
         }
         return condition()
     }
@@ -197,7 +214,7 @@ import Wire
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
-    @Test func fiveHostsSurviveAuthorityCrashCutOffAndGarbage() throws {
+    @Test func fiveHostsSurviveAuthorityCrashCutOffAndGarbage() async throws {
         if let reason = Self.skipReason() {
             print("EndToEndNamespaceTests: skipped: \(reason)")
             return
@@ -211,7 +228,7 @@ import Wire
             let started = bed.startAgent(host)
             try #require(started.status == 0, "start agent on host \(host): \(started.output)")
         }
-        let healthy = Self.waitUntil(30) {
+        let healthy = await Self.waitUntil(30) {
             (1...bed.hosts).allSatisfy { host in (bed.status(host)?["healthy"] as? Bool) == true && bed.aliveMembers(host) == bed.hosts }
         }
         try #require(healthy, "five licensed agents did not become healthy: \((1...bed.hosts).map { bed.status($0)?["problems"] ?? "no answer" })")
@@ -221,13 +238,13 @@ import Wire
         // A client on host 5.
         let client = bed.netnsCommand(["start", "5", "--", "python3", bed.folder + "/client.py", bed.folder + "/client.jsonl"])
         try #require(client.status == 0, "start client: \(client.output)")
-        try #require(Self.waitUntil(15) { bed.clientSamples().contains { $0["kind"] as? String == "acquire" && $0["ok"] as? Bool == true } },
+        try #require(await Self.waitUntil(15) { bed.clientSamples().contains { $0["kind"] as? String == "acquire" && $0["ok"] as? Bool == true } },
                      "the client's acquires were never granted")
 
         // Kill the authority's host.
         let killedAt = Self.monotonicSeconds()
         #expect(bed.netnsCommand(["kill", "1"]).status == 0)
-        let served = Self.waitUntil(20) {
+        let served = await Self.waitUntil(20) {
             bed.clientSamples().contains { sample in
                 sample["kind"] as? String == "acquire" && sample["ok"] as? Bool == true
                     && (sample["sent"] as? Double ?? 0) >= killedAt && (sample["authority"] as? String).map { $0 != authority } == true
@@ -246,11 +263,11 @@ import Wire
 
         // Cut host 3 off, then plug it back in: it rejoins and every ledger converges.
         #expect(bed.netnsCommand(["cut", "3"]).status == 0)
-        #expect(Self.waitUntil(20) { bed.aliveMembers(2) == 3 }, "host 3 was not seen gone after the cut")
+        #expect(await Self.waitUntil(20) { bed.aliveMembers(2) == 3 }, "host 3 was not seen gone after the cut")
         #expect(bed.netnsCommand(["restore", "3"]).status == 0)
-        let rejoined = Self.waitUntil(40) { [2, 3, 4, 5].allSatisfy { bed.aliveMembers($0) == 4 } }
+        let rejoined = await Self.waitUntil(40) { [2, 3, 4, 5].allSatisfy { bed.aliveMembers($0) == 4 } }
         #expect(rejoined, "host 3 did not rejoin: alive members seen \([2, 3, 4, 5].map { bed.aliveMembers($0) })")
-        let converged = Self.waitUntil(20) {
+        let converged = await Self.waitUntil(20) {
             let ledgers = [2, 3, 4, 5].map { bed.ledger($0) }
             return ledgers.allSatisfy { $0 != nil && $0 == ledgers[0] }
         }
@@ -261,12 +278,60 @@ import Wire
         #expect(bed.netnsCommand(["exec", "4", "--", "python3", bed.folder + "/garbage.py", bed.ip(2), "7946", "udp"]).status == 0)
         #expect(bed.netnsCommand(["exec", "4", "--", "python3", bed.folder + "/garbage.py", bed.ip(2), "7946", "tcp"]).status == 0)
         #expect(bed.netnsCommand(["exec", "2", "--", "python3", bed.folder + "/garbage.py", "127.0.0.1", "7947", "tcp"]).status == 0)
-        usleep(2_000_000)
+        try await Task.sleep(for: .seconds(2))
         let after = bed.status(2)
         #expect((after?["healthy"] as? Bool) == true, "host 2 unhealthy after garbage: \(after?["problems"] ?? "no answer")")
         #expect(bed.aliveMembers(2) == 4)
         #expect(bed.ledger(2) == (before.flatMap { _ in bed.ledger(3) }), "garbage changed the ledger")
         let stillValidating = bed.clientSamples().suffix(50).filter { $0["kind"] as? String == "validate" }
         #expect(!stillValidating.isEmpty && stillValidating.allSatisfy { $0["ok"] as? Bool == true })
+    }
+
+    /// Items 2 and 3 of issue 9, with two license servers (policy `available`) and a 4 s grace period.
+    /// A server cut off for longer than the grace period keeps its cores (it is an authority of its own
+    /// side), and the other side does not give them away: nobody is over the limit, and after the heal
+    /// nothing is wiped. An ordinary host cut off likewise stops using its cores within its lease, the
+    /// authority returns them after the grace period, and after the heal the host gets them back by
+    /// itself.
+    @Test func hostsCutOffLongerThanTheGracePeriodHoldTheirCoresAgainAfterTheHeal() async throws {
+        if let reason = Self.skipReason() {
+            print("EndToEndNamespaceTests: skipped: \(reason)")
+            return
+        }
+        let bed = try Testbed(binary: ChildAgent.binary!, servers: 2, licensing: #"{"deadGracePeriod": "4s"}"#)
+        defer { bed.stop() }
+        try bed.writeMaterials()
+        let up = bed.netnsCommand(["up", "\(bed.hosts)"])
+        try #require(up.status == 0, "netns up: \(up.output)")
+        for host in 1...bed.hosts { try #require(bed.startAgent(host).status == 0) }
+        let everyoneHolds = { (hosts: [Int]) in hosts.allSatisfy { bed.held($0) == 2 && (bed.status($0)?["healthy"] as? Bool) == true } }
+        try #require(await Self.waitUntil(30) { everyoneHolds(Array(1...bed.hosts)) && bed.aliveMembers(1) == bed.hosts },
+                     "\((1...bed.hosts).map { bed.status($0)?["problems"] ?? "no answer" })")
+
+        // The second server alone on its side, for twice the grace period.
+        #expect(bed.netnsCommand(["cut", "2"]).status == 0)
+        try await Task.sleep(for: .seconds(9))
+        #expect(bed.held(2) == 2, "a server keeps serving itself on its side")
+        #expect(bed.cores(2, at: 1) == 2, "the other side does not give away the cores of a node its missing server may serve")
+        let total = (1...bed.hosts).reduce(0) { $0 + (bed.held($1) ?? 0) }
+        #expect(total <= 10, "live nodes hold \(total) cores against a limit of 10")
+        #expect(bed.netnsCommand(["restore", "2"]).status == 0)
+        let restored = Date()
+        let healedServer = await Self.waitUntil(30) { everyoneHolds(Array(1...bed.hosts)) && bed.aliveMembers(1) == bed.hosts }
+        #expect(healedServer, "\((1...bed.hosts).map { bed.status($0)?["problems"] ?? "no answer" })")
+        let serverSeconds = Date().timeIntervalSince(restored)
+
+        // An ordinary host cut off for twice the grace period: it stops using its cores, the authority
+        // returns them, and after the heal it asks for them again by itself.
+        #expect(bed.netnsCommand(["cut", "4"]).status == 0)
+        let returned = await Self.waitUntil(20) { bed.cores(4, at: 1) == 0 }
+        #expect(returned, "the authority never returned the cut-off host's cores")
+        #expect(bed.held(4) != 2, "the cut-off host stopped using its cores before they were returned")
+        #expect(bed.netnsCommand(["restore", "4"]).status == 0)
+        let restoredHost = Date()
+        let healedHost = await Self.waitUntil(30) { everyoneHolds(Array(1...bed.hosts)) && bed.aliveMembers(1) == bed.hosts }
+        #expect(healedHost, "\((1...bed.hosts).map { bed.status($0)?["problems"] ?? "no answer" })")
+        print("EndToEndNamespaceTests: after a server's 9 s cut every host held its cores \(String(format: "%.1f", serverSeconds)) s after the heal; "
+              + "after an ordinary host's cut, \(String(format: "%.1f", Date().timeIntervalSince(restoredHost))) s after")
     }
 }

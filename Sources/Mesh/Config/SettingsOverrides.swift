@@ -19,7 +19,8 @@ enum SettingsOverrides {
 
     static let licensingFields: [(name: String, kind: ValueKind?)] = [
         ("policy", nil), ("deadGracePeriod", .duration), ("requestTimeout", .duration),
-        ("proposalTimeout", .duration), ("retryInterval", .duration),
+        ("proposalTimeout", .duration), ("retryInterval", .duration), ("leaseDuration", .duration),
+        ("refusedRetryInterval", .duration),
     ]
 
     enum Value {
@@ -107,6 +108,8 @@ enum SettingsOverrides {
             case "requestTimeout": settings.requestTimeout = d
             case "proposalTimeout": settings.proposalTimeout = d
             case "retryInterval": settings.retryInterval = d
+            case "leaseDuration": settings.leaseDuration = d
+            case "refusedRetryInterval": settings.refusedRetryInterval = d
             default: assertionFailure("licensing field \(name) not handled")
             }
         }

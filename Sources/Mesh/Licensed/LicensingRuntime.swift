@@ -73,14 +73,15 @@ final class LicensingRuntime {
             log.limited("malformed-licensing", .warning, "malformed licensing message dropped",
                         [LogField("count", "\(output.malformedLicensingMessages)")])
         }
-        for event in output.licensingEvents {
-            report(event, selfID: node.id)
-            if case .requestSettled(let id, let outcome) = event.kind, let waiting = waiters.removeValue(forKey: id) {
-                let answer = answer(outcome, node: node)
-                for slot in waiting { slot.resolve(answer) }
-            }
-        }
+        for event in output.licensingEvents { report(event, selfID: node.id) }
+        // Republished before anyone waiting is answered: a client told "granted" validates next, and
+        // must find the grant there.
         publish(node)
+        for event in output.licensingEvents {
+            guard case .requestSettled(let id, let outcome) = event.kind, let waiting = waiters.removeValue(forKey: id) else { continue }
+            let answer = answer(outcome, node: node)
+            for slot in waiting { slot.resolve(answer) }
+        }
     }
 
     /// The node is leaving: nobody will answer what is still pending.
