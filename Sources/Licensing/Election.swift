@@ -22,11 +22,13 @@ extension LicensingNode {
         return list.sorted()
     }
 
-    /// A member held dead that sent us a licensing message after we held it dead, within `heardWindow`:
-    /// it is back (a restart the membership layer has not told us of yet). Suspects do not count: a
-    /// suspect authority must be replaced at once, whatever it said just before.
+    /// A member held suspect or dead that sent us a licensing message after we stopped holding it alive,
+    /// within `heardWindow`: it is back, or was never gone (a restart, or a refutation, the membership
+    /// layer has not told us of yet). What it said before does not count: a suspect authority that has
+    /// gone quiet must be replaced at once.
     func heardLately(_ view: MemberView) -> Bool {
-        guard view.state == .dead, let heardAt = view.heardAt, let since = view.inactiveSince, heardAt > since else { return false }
+        guard view.state == .suspect || view.state == .dead, let heardAt = view.heardAt, let since = view.notAliveSince,
+              heardAt > since else { return false }
         return clock < heardAt + heardWindow
     }
 

@@ -105,13 +105,7 @@ extension LicensingNode {
     }
 
     mutating func handleReplicate(_ replicatedEpoch: Epoch, _ grant: Grant, from sender: NodeID, now: Instant) {
-        guard replicatedEpoch >= promised else {
-            send(.reject(replicatedEpoch, promised: promised), to: sender)
-            return
-        }
-        promised = replicatedEpoch
-        promisedTo = sender
-        if replicatedEpoch > epoch { learnEpoch(replicatedEpoch, authority: sender, now: now) }
+        guard followAuthority(replicatedEpoch, from: sender, now: now) else { return }
         if ledger.merge(grant), grant.node == id { ownLedgerEntryChanged(grant, now: now) }
         send(.replicated(replicatedEpoch, grant.stamp), to: sender)
     }
@@ -125,6 +119,20 @@ extension LicensingNode {
         } else {
             term?.pending[stamp] = change
         }
+    }
+
+    /// A server hears from the authority of `claimed` (a replication, a heartbeat): it follows it, and
+    /// promises never to accept an older epoch again, unless it already promised a newer one, which
+    /// it tells the sender (who then steps down). Returns whether it follows.
+    mutating func followAuthority(_ claimed: Epoch, from sender: NodeID, now: Instant) -> Bool {
+        guard claimed >= promised else {
+            send(.reject(claimed, promised: promised), to: sender)
+            return false
+        }
+        promised = claimed
+        promisedTo = sender
+        if claimed > epoch { learnEpoch(claimed, authority: sender, now: now) }
+        return true
     }
 
     /// Datagrams get lost: ask the servers that have not acknowledged a pending change again, and tell

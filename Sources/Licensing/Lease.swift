@@ -51,13 +51,7 @@ extension LicensingNode {
     }
 
     mutating func handleHeartbeat(_ beatEpoch: Epoch, beat: UInt32, from sender: NodeID, now: Instant) {
-        guard beatEpoch >= promised else {
-            send(.reject(beatEpoch, promised: promised), to: sender)
-            return
-        }
-        promised = beatEpoch
-        promisedTo = sender
-        if beatEpoch > epoch { learnEpoch(beatEpoch, authority: sender, now: now) }
+        guard followAuthority(beatEpoch, from: sender, now: now) else { return }
         send(.heartbeatAck(beatEpoch, beat: beat), to: sender)
     }
 

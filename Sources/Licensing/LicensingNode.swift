@@ -82,9 +82,12 @@ public struct LicensingNode: Sendable {
         var state: MemberState
         var advert: NodeAdvert?
         var inactiveSince: Instant?
+        /// Since when the membership layer has not held it alive (suspect, dead or left).
+        var notAliveSince: Instant?
         /// When a licensing message from it last arrived. The membership view lags (a restarted server's
-        /// first proposal can arrive before the news that it is back): a member heard from lately counts
-        /// as alive for choosing the authority, and its cores are not returned as a dead node's.
+        /// first proposal can arrive before the news that it is back; a refutation after a healed
+        /// partition can take a while): a member heard from since it stopped being held alive counts as
+        /// alive for choosing the authority, and its cores are not returned as a dead node's.
         var heardAt: Instant?
     }
 
@@ -210,16 +213,22 @@ public struct LicensingNode: Sendable {
             } else if entry.inactiveSince == nil || entry.state.isActive {
                 entry.inactiveSince = now
             }
+            if member.state == .alive {
+                entry.notAliveSince = nil
+            } else if entry.notAliveSince == nil {
+                entry.notAliveSince = now
+            }
             entry.state = member.state
             entry.advert = NodeAdvert(metadata: member.metadata)
             members[member.id] = entry
-            if !member.state.isActive, heardLately(entry) { noteHeardFromInactive(until: entry.heardAt! + heardWindow) }
+            if heardLately(entry) { noteHeardFromInactive(until: entry.heardAt! + heardWindow) }
         }
         for (node, entry) in members where !seen.contains(node) {
             // Forgotten by SWIM (tombstone expired): keep it as dead for the release clock.
             var gone = entry
             gone.state = .dead
             if gone.inactiveSince == nil { gone.inactiveSince = now }
+            if gone.notAliveSince == nil { gone.notAliveSince = now }
             members[node] = gone
         }
         reconsider(now: now)

@@ -23,11 +23,11 @@ extension SWIMInstance {
                 applyAlive(Member(id: id, address: address, incarnation: incarnation, state: .alive, metadata: metadata), now: now)
             }
         case .suspect(let id, let incarnation, let suspecter):
-            if id == myself.id { refute(incarnation: incarnation, now: now) } else {
+            if id == myself.id { refute(incarnation: incarnation, accuser: suspecter, now: now) } else {
                 applySuspect(id: id, incarnation: incarnation, suspecter: suspecter, now: now)
             }
         case .dead(let id, let incarnation, let declarer):
-            if id == myself.id { refute(incarnation: incarnation, now: now) } else {
+            if id == myself.id { refute(incarnation: incarnation, accuser: declarer, now: now) } else {
                 applyDead(id: id, incarnation: incarnation, declarer: declarer, now: now)
             }
         case .left(let id, let incarnation):
@@ -154,8 +154,9 @@ extension SWIMInstance {
     }
 
     /// Someone says we are suspect, dead or gone at `incarnation`: if that is news about our current
-    /// life, raise our incarnation above it and tell everyone (refutation).
-    mutating func refute(incarnation: UInt64, now: Instant) {
+    /// life, raise our incarnation above it and tell everyone (refutation), the accuser first: it is the
+    /// one about to declare us dead, and the urgent fan-out picks its members at random.
+    mutating func refute(incarnation: UInt64, accuser: NodeID? = nil, now: Instant) {
         guard !isLeaving, incarnation >= myself.incarnation else {
             metrics.updatesIgnored += 1
             return
@@ -166,6 +167,9 @@ extension SWIMInstance {
         let gossip = aliveGossip(of: myself)
         broadcasts.enqueue(gossip)
         sendUrgent(gossip)
+        if let accuser, accuser != myself.id, let member = table[accuser]?.member, member.state.isActive {
+            sendGossip([gossip], to: member.address)
+        }
         emit(.refutedSuspicionOfSelf(incarnation: myself.incarnation), now: now)
     }
 

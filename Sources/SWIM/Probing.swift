@@ -50,7 +50,7 @@ extension SWIMInstance {
         forgetExpiredTombstones(now: now)
         guard let target = nextProbeTarget() else { return }
         let sequence = takeSequence()
-        probe = Probe(target: target.id, targetAddress: target.address, sequence: sequence,
+        probe = Probe(target: target.id, targetIncarnation: target.incarnation, targetAddress: target.address, sequence: sequence,
                       directDeadline: now + settings.probeTimeout * scale,
                       deadline: now + settings.probeInterval * scale)
         metrics.probes += 1
@@ -112,7 +112,11 @@ extension SWIMInstance {
         // Lifeguard: a failed probe raises our score, and so does every helper that did not even nack:
         // if helpers cannot answer us, the problem may be ours.
         adjustHealth(by: 1 + max(0, failed.expectedNacks - failed.nacks))
-        guard let entry = table[failed.target], entry.member.state.isActive else { return }
+        // A probe outlives a refutation when our local health stretches it: the target answered the
+        // world with a newer incarnation meanwhile, and this failure (a partition that has since healed,
+        // say) is no evidence against that life.
+        guard let entry = table[failed.target], entry.member.state.isActive,
+              entry.member.incarnation == failed.targetIncarnation else { return }
         metrics.suspicionsRaised += 1
         applySuspect(id: failed.target, incarnation: entry.member.incarnation, suspecter: myself.id, now: now)
     }

@@ -60,6 +60,8 @@ public struct SWIMInstance: Sendable {
 
     struct Probe: Sendable {
         var target: NodeID
+        /// The target's incarnation when the probe started: a failure says nothing about a later one.
+        var targetIncarnation: UInt64
         var targetAddress: Address
         var sequence: UInt32
         var directDeadline: Instant
