@@ -91,7 +91,7 @@ public struct LicensingNode: Sendable {
         var heardAt: Instant?
     }
 
-    /// How long a message from a member held dead keeps it eligible: long enough for the membership
+    /// How long a message from a member held suspect or dead keeps it eligible: long enough for the membership
     /// layer to catch up, short enough that a late datagram of a dead server delays nothing for long.
     var heardWindow: Duration { settings.proposalTimeout * 4 }
 
