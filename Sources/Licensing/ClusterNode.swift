@@ -187,9 +187,9 @@ public struct ClusterNode: Sendable {
             switch directive {
             case .deliver(let payload):
                 reactions += licensing!.receivePayload(payload, now: now)
-            case .deliverMessage(let message, _):
+            case .deliverMessage(let message, let address):
                 if let decoded = LicensingCodec.decode(message.bytes) {
-                    reactions += licensing!.receive(decoded, from: message.source, now: now)
+                    reactions += licensing!.receive(decoded, from: message.source, address: address, now: now)
                 } else {
                     output.malformedLicensingMessages += 1
                 }

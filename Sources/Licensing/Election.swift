@@ -4,7 +4,7 @@ import SWIM
 extension LicensingNode {
     /// Is this node itself a possible authority?
     var selfEligible: Bool {
-        guard let terms, licenseValid else { return false }
+        guard let terms, licenseValid, !duplicateMACs.contains(where: { $0.mac == mac }) else { return false }
         return terms.serverRank(of: mac) != nil
     }
 
@@ -18,6 +18,11 @@ extension LicensingNode {
             guard let advert = view.advert, advert.licenseValid, advert.holdsVersionOfSameLicense(as: own),
                   terms.serverRank(of: advert.mac) != nil else { continue }
             list.append(node)
+        }
+        // Two nodes claiming one server's MAC: neither is trusted to be that server.
+        if !duplicateMACs.isEmpty {
+            let disputed = Set(duplicateMACs.flatMap(\.nodes))
+            list.removeAll { disputed.contains($0) }
         }
         return list.sorted()
     }
@@ -52,6 +57,18 @@ extension LicensingNode {
         case .majority: return terms.majority
         case .available: return max(1, eligibleServers().count)
         }
+    }
+
+    /// Rounds above the highest epoch known here that a received epoch may name: elections advance the
+    /// round by one, so a million is more than a cluster runs through while a node is away, and a
+    /// forgery can raise it by no more (see FORMAT.md's threat model for what that leaves a key holder).
+    static let maximumRoundJump: UInt32 = 1 << 20
+
+    /// Whether an epoch heard from the network could be real: at most `maximumRoundJump` rounds above
+    /// the highest known here, and below the last round (whose successor does not exist).
+    func isPlausible(_ heard: Epoch) -> Bool {
+        guard heard.round < Epoch.maximumRound else { return false }
+        return heard.round - min(heard.round, highestEpochSeen.round) <= Self.maximumRoundJump
     }
 
     /// The highest epoch this node has heard of in any form.
@@ -106,6 +123,7 @@ extension LicensingNode {
     /// licensees block service (`mismatch`); different versions of one license are a renewal being
     /// rolled out and only reported (`licenseMix`).
     mutating func judgeServerLicenses(now: Instant) {
+        detectDuplicateMACs(now: now)
         guard let terms else { mismatch = []; licenseMix = []; return }
         var servers: [ServerLicense] = []
         if terms.serverRank(of: mac) != nil {
@@ -128,6 +146,20 @@ extension LicensingNode {
             licenseMix = foundMix
             emit(.licenseMix(foundMix), now: now)
         }
+    }
+
+    /// Identity: each MAC belongs to one host. Live members advertising the same one are reported (a
+    /// copied config, or a node lying about its MAC to pass for a server), and excluded from authority.
+    mutating func detectDuplicateMACs(now: Instant) {
+        var holders: [UInt64: [NodeID]] = [mac: [id]]
+        for (node, view) in members where view.state == .alive {
+            guard let advert = view.advert else { continue }
+            holders[advert.mac, default: []].append(node)
+        }
+        let found = holders.filter { $0.value.count > 1 }.map { MACConflict(mac: $0.key, nodes: $0.value.sorted()) }.sorted { $0.mac < $1.mac }
+        guard found != duplicateMACs else { return }
+        duplicateMACs = found
+        emit(.duplicateMACs(found), now: now)
     }
 
     mutating func propose(now: Instant, after seen: Epoch) {

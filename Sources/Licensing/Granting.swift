@@ -18,8 +18,17 @@ extension LicensingNode {
             deliverAnswer(to: node, requestID, last.outcome, now: now)
             return
         }
-        guard terms.hosts.contains(nodeMAC) else {
-            refuse(node, requestID, .macNotListed(mac: nodeMAC), now: now)
+        guard node == id || isLicensedMember(node) else {
+            // A node ID that is not a live member with a valid license (never heard of, dead, or
+            // unlicensed): granting it would strand cores no member holds.
+            rejections.notAMember += 1
+            refuse(node, requestID, .notAMember, now: now)
+            return
+        }
+        // The MAC the member advertises, not the one the request claims.
+        let requesterMAC = node == id ? mac : (members[node]?.advert?.mac ?? nodeMAC)
+        guard terms.hosts.contains(requesterMAC) else {
+            refuse(node, requestID, .macNotListed(mac: requesterMAC), now: now)
             return
         }
         guard cores > 0 else {
@@ -60,7 +69,17 @@ extension LicensingNode {
             refuse(node, requestID, exhausted(requested: cores, inUse: inUseByOthers), now: now)
             return
         }
-        commit(Grant(node: node, cores: cores, stamp: nextStamp()), requester: node, requestID: requestID, now: now)
+        guard let stamp = nextStamp(now: now) else {
+            deliverAnswer(to: node, requestID, .notAuthority(authority: nil), now: now)
+            return
+        }
+        commit(Grant(node: node, cores: cores, stamp: stamp), requester: node, requestID: requestID, now: now)
+    }
+
+    /// A live member advertising a valid copy of our license (or of another version of it).
+    func isLicensedMember(_ node: NodeID) -> Bool {
+        guard let view = members[node], view.state == .alive, let advert = view.advert else { return false }
+        return advert.licenseValid && advert.holdsVersionOfSameLicense(as: self.advert)
     }
 
     mutating func handleRelease(from node: NodeID, requestID: UInt64, now: Instant) {
@@ -72,13 +91,25 @@ extension LicensingNode {
             deliverAnswer(to: node, requestID, last.outcome, now: now)
             return
         }
-        commit(Grant(node: node, cores: 0, stamp: nextStamp()), requester: node, requestID: requestID, now: now)
+        guard let stamp = nextStamp(now: now) else {
+            deliverAnswer(to: node, requestID, .notAuthority(authority: nil), now: now)
+            return
+        }
+        commit(Grant(node: node, cores: 0, stamp: stamp), requester: node, requestID: requestID, now: now)
     }
 
-    /// The next stamp of the current term.
-    mutating func nextStamp() -> Stamp {
-        term!.sequence += 1
-        return Stamp(epoch: term!.epoch, sequence: term!.sequence)
+    /// The next stamp of the current term; nil (and a new epoch on its way) when the term has used up
+    /// its 2^32 sequence numbers: a flood of requests must not overflow it.
+    mutating func nextStamp(now: Instant) -> Stamp? {
+        guard let term else { return nil }
+        guard term.sequence < UInt32.max else {
+            stepDown(from: term.epoch, newer: term.epoch, now: now)
+            heardEpoch = max(heardEpoch, term.epoch)   // so that the next proposal goes above it
+            reconsider(now: now)
+            return nil
+        }
+        self.term?.sequence += 1
+        return Stamp(epoch: term.epoch, sequence: term.sequence + 1)
     }
 
     func exhausted(requested: Int, inUse: Int) -> Refusal {
@@ -195,7 +226,11 @@ extension LicensingNode {
     /// for a dead one, and under `available` only while every license server is alive here (another
     /// side of a partition may have an authority of its own serving that node).
     func releaseDue(of node: NodeID, mayReclaimDead: Bool) -> Instant? {
-        guard let view = members[node], !view.state.isActive, let inactiveSince = view.inactiveSince else { return nil }
+        guard let view = members[node] else {
+            // No member by that ID (a grant to a node ID that never joined): like a dead node's.
+            return mayReclaimDead ? strangerSince[node].map { $0 + settings.deadGracePeriod } : nil
+        }
+        guard !view.state.isActive, let inactiveSince = view.inactiveSince else { return nil }
         if view.state == .left { return inactiveSince }
         // Held dead, but heard from since: the grace period counts from the last word.
         let since = max(inactiveSince, view.heardAt ?? inactiveSince)
@@ -219,11 +254,15 @@ extension LicensingNode {
     /// its lease has lapsed, if it is alive on the other side of a partition).
     mutating func releaseDepartedHolders(now: Instant) {
         guard term != nil else { return }
+        for grant in ledger.holders where grant.node != id && members[grant.node] == nil && strangerSince[grant.node] == nil {
+            strangerSince[grant.node] = now
+        }
         let mayReclaim = mayReclaimDead
         for grant in ledger.holders where grant.node != id {
             guard let due = releaseDue(of: grant.node, mayReclaimDead: mayReclaim), now >= due,
-                  term?.pending.values.contains(where: { $0.grant.node == grant.node }) == false else { continue }
-            commit(Grant(node: grant.node, cores: 0, stamp: nextStamp()), requester: nil, requestID: 0, now: now)
+                  term?.pending.values.contains(where: { $0.grant.node == grant.node }) == false,
+                  let stamp = nextStamp(now: now) else { continue }
+            commit(Grant(node: grant.node, cores: 0, stamp: stamp), requester: nil, requestID: 0, now: now)
         }
     }
 
@@ -237,11 +276,13 @@ extension LicensingNode {
         guard let terms, let term, ledger.newestStamp.epoch <= term.epoch else { return }
         var total = ledger.total()
         guard total > terms.maxCores else { return }
+        emit(.ledgerOverLimit(total: total, limit: terms.maxCores), now: now)
         for grant in ledger.holders.sorted(by: { $0.stamp > $1.stamp }) where total > terms.maxCores {
-            guard self.term?.pending.values.contains(where: { $0.grant.node == grant.node }) == false else { continue }
+            guard self.term?.pending.values.contains(where: { $0.grant.node == grant.node }) == false,
+                  let stamp = nextStamp(now: now) else { continue }
             total -= grant.cores
             emit(.excessRevoked(grant), now: now)
-            commit(Grant(node: grant.node, cores: 0, stamp: nextStamp()), requester: nil, requestID: 0, now: now)
+            commit(Grant(node: grant.node, cores: 0, stamp: stamp), requester: nil, requestID: 0, now: now)
         }
     }
 

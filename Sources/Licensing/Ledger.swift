@@ -12,8 +12,15 @@ public struct Epoch: RawRepresentable, Hashable, Comparable, Sendable, CustomStr
     public static let none = Epoch(rawValue: 0)
     public var round: UInt32 { rawValue >> 8 }
     public var serverRank: Int { Int(rawValue & 0xFF) }
-    /// The next epoch this server would start: one round above `self`.
-    public func next(serverRank: Int) -> Epoch { Epoch(round: round + 1, serverRank: serverRank) }
+    /// Rounds fit in 24 bits.
+    public static let maximumRound: UInt32 = (1 << 24) - 1
+
+    /// The next epoch this server would start: one round above `self`; at the last round there is no
+    /// next one (a received epoch that high is refused as implausible long before: see
+    /// `LicensingNode.isPlausible`), and it stays put rather than wrapping below older epochs.
+    public func next(serverRank: Int) -> Epoch {
+        Epoch(round: min(round + 1, Self.maximumRound), serverRank: serverRank)
+    }
     public static func < (lhs: Epoch, rhs: Epoch) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { rawValue == 0 ? "none" : "\(round).\(serverRank)" }
 }
@@ -45,6 +52,8 @@ public struct Grant: Hashable, Sendable, CustomStringConvertible {
 /// replicas converge whatever order changes arrive in, and merging twice changes nothing.
 public struct Ledger: Hashable, Sendable {
     public private(set) var grants: [NodeID: Grant] = [:]
+    /// The newest stamp in the ledger (kept as grants merge: a stamp only ever grows).
+    public private(set) var newestStamp = Stamp.zero
 
     public init(_ grants: [Grant] = []) {
         for grant in grants { merge(grant) }
@@ -55,6 +64,7 @@ public struct Ledger: Hashable, Sendable {
     public mutating func merge(_ grant: Grant) -> Bool {
         if let held = grants[grant.node], held.stamp >= grant.stamp { return false }
         grants[grant.node] = grant
+        newestStamp = max(newestStamp, grant.stamp)
         return true
     }
 
@@ -72,8 +82,6 @@ public struct Ledger: Hashable, Sendable {
     /// Holders with cores, in node order.
     public var holders: [Grant] { grants.values.filter { $0.cores > 0 }.sorted { $0.node < $1.node } }
 
-    /// The newest stamp in the ledger.
-    public var newestStamp: Stamp { grants.values.map(\.stamp).max() ?? .zero }
 }
 
 /// How the ledger and the epoch ride SWIM's application payloads: one payload per node's grant (a
@@ -100,6 +108,14 @@ public enum LedgerPayloads {
     public enum Decoded: Hashable, Sendable {
         case grant(Grant)
         case epoch(Epoch, authority: NodeID, beat: UInt32)
+
+        /// The epoch it names (a grant's stamp's).
+        public var epoch: Epoch {
+            switch self {
+            case .grant(let grant): grant.stamp.epoch
+            case .epoch(let epoch, _, _): epoch
+            }
+        }
     }
 
     /// Nil for payloads that are not the ledger's, or malformed ones (dropped, never trusted).

@@ -6,6 +6,10 @@ public enum LicensingCodec {
     /// Grants per promise part: 50 * at most 27 bytes stays under one application message.
     public static let grantsPerPart = 40
     static let maximumParts = 4096
+    /// The same bound as a license's limit and the local API's: a request the API accepts fits the wire.
+    static let maximumCores = Int(Int32.max)
+    /// A ledger's total: every node at the limit, for as many nodes as a license can list.
+    static let maximumCoresInUse = maximumCores * 4096
 
     public static func encode(_ message: LicensingMessage) -> [UInt8] {
         var w = Writer()
@@ -34,6 +38,7 @@ public enum LicensingCodec {
                 case .noQuorum(let reached, let needed): w.byte(3); w.varint(UInt64(reached)); w.varint(UInt64(needed))
                 case .invalidRequest(let reason): w.byte(4); w.string(reason, atMostBytes: 200)
                 case .notLicensed(let reason): w.byte(5); w.string(reason, atMostBytes: 200)
+                case .notAMember: w.byte(6)
                 }
             }
         case .propose(let epoch):
@@ -64,7 +69,7 @@ public enum LicensingCodec {
     private static func decodeMessage(_ r: inout Reader) -> LicensingMessage? {
         switch r.byte() {
         case 1:
-            guard let id = r.varint(), let cores = r.count(max: 1 << 20), let mac = r.varint(), mac < 1 << 48,
+            guard let id = r.varint(), let cores = r.count(max: maximumCores), let mac = r.varint(), mac < 1 << 48,
                   let flag = r.byte(), flag <= 1 else { return nil }
             var held: Grant?
             if flag == 1 { guard let grant = r.grant() else { return nil }; held = grant }
@@ -115,8 +120,8 @@ public enum LicensingCodec {
         case 4:
             switch r.byte() {
             case 1:
-                guard let limit = r.count(max: 1 << 24), let inUse = r.count(max: 1 << 30),
-                      let requested = r.count(max: 1 << 20), let n = r.count(max: grantsPerPart) else { return nil }
+                guard let limit = r.count(max: maximumCores), let inUse = r.count(max: maximumCoresInUse),
+                      let requested = r.count(max: maximumCores), let n = r.count(max: grantsPerPart) else { return nil }
                 var holders: [Grant] = []
                 for _ in 0..<n { guard let grant = r.grant() else { return nil }; holders.append(grant) }
                 return .refused(.cpuLimitExhausted(limit: limit, inUse: inUse, requested: requested, holders: holders))
@@ -130,6 +135,8 @@ public enum LicensingCodec {
                 return r.string(max: 200).map { .refused(.invalidRequest($0)) }
             case 5:
                 return r.string(max: 200).map { .refused(.notLicensed($0)) }
+            case 6:
+                return .refused(.notAMember)
             default: return nil
             }
         default: return nil
@@ -197,7 +204,7 @@ public enum LicensingCodec {
             return Epoch(rawValue: UInt32(v))
         }
         mutating func grant() -> Grant? {
-            guard let node = u64(), let cores = count(max: 1 << 20), let stamp = u64() else { return nil }
+            guard let node = u64(), let cores = count(max: maximumCores), let stamp = u64() else { return nil }
             return Grant(node: NodeID(node), cores: cores, stamp: Stamp(rawValue: stamp))
         }
         mutating func string(max: Int) -> String? {

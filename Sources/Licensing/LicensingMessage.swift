@@ -30,6 +30,26 @@ public enum LicensingMessage: Hashable, Sendable {
         /// The receiver is not the authority; `authority` is whom it believes is.
         case notAuthority(authority: NodeID?)
     }
+
+    /// Every epoch the message names, its grants' stamps included: each is checked for plausibility
+    /// before the message is acted on.
+    public var epochs: [Epoch] {
+        switch self {
+        case .acquire(_, _, _, let held): held.map { [$0.stamp.epoch] } ?? []
+        case .release: []
+        case .reply(_, let outcome):
+            switch outcome {
+            case .granted(let grant), .released(let grant): [grant.stamp.epoch]
+            case .refused(.cpuLimitExhausted(_, _, _, let holders)): holders.map(\.stamp.epoch)
+            case .refused, .notAuthority: []
+            }
+        case .propose(let epoch), .heartbeat(let epoch, _), .heartbeatAck(let epoch, _): [epoch]
+        case .promise(let epoch, _, _, let grants): [epoch] + grants.map(\.stamp.epoch)
+        case .reject(let rejected, let promised): [rejected, promised]
+        case .replicate(let epoch, let grant): [epoch, grant.stamp.epoch]
+        case .replicated(let epoch, let stamp): [epoch, stamp.epoch]
+        }
+    }
 }
 
 /// Why a request was refused. The description is what operators and client code see.
@@ -41,6 +61,8 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
     case invalidRequest(String)
     /// This node may not ask for cores: its own license is missing or did not verify (decided locally).
     case notLicensed(String)
+    /// The authority does not (yet) see the requester as a live member advertising a valid license.
+    case notAMember
 
     public var description: String {
         switch self {
@@ -60,6 +82,9 @@ public enum Refusal: Hashable, Sendable, CustomStringConvertible {
             return "Invalid request: \(reason)"
         case .notLicensed(let reason):
             return reason
+        case .notAMember:
+            return "The license authority does not see this node as a live member with a valid license yet (it has just joined, "
+                + "or the authority holds it dead); this node asks again. Fix: if this lasts, check that the authority can reach this node over UDP."
         }
     }
 }
@@ -69,7 +94,7 @@ extension Refusal {
     /// be freed, a quorum may come back, a renewed license may list this host.
     public var isRetryable: Bool {
         switch self {
-        case .cpuLimitExhausted, .noQuorum, .macNotListed: true
+        case .cpuLimitExhausted, .noQuorum, .macNotListed, .notAMember: true
         case .invalidRequest, .notLicensed: false
         }
     }

@@ -44,10 +44,15 @@ public struct LicensingNode: Sendable {
     /// License servers holding different versions of one licensee's license (a renewal being rolled
     /// out; service goes on under the authority's version).
     public internal(set) var licenseMix: [ServerLicense] = []
+    /// Live members (this node included) advertising the same MAC: a misconfiguration, or a node
+    /// claiming another's identity. None of them may act as authority until it is resolved.
+    public internal(set) var duplicateMACs: [MACConflict] = []
     /// The membership layer has completed a full-state exchange since this node started, so this
     /// node's ledger replica holds what the cluster knows. Until then it never proposes an epoch: a
     /// restarted server must not take over from an empty ledger.
     public internal(set) var isSynced = false
+    /// Received messages and payloads dropped before they changed anything, by reason.
+    public internal(set) var rejections = LicensingRejections()
 
     var members: [NodeID: MemberView] = [:]
     var promised = Epoch.none
@@ -77,9 +82,13 @@ public struct LicensingNode: Sendable {
     var clock = Instant.zero
     /// When the last member held inactive but heard from stops counting as alive (see `heardWindow`).
     var heardFromInactiveUntil: Instant?
+    /// Ledger holders that are no member this node knows of, since when (their cores are returned after
+    /// the grace period, like a dead node's).
+    var strangerSince: [NodeID: Instant] = [:]
 
     struct MemberView: Sendable {
         var state: MemberState
+        var address: Address?
         var advert: NodeAdvert?
         var inactiveSince: Instant?
         /// Since when the membership layer has not held it alive (suspect, dead or left).
@@ -219,6 +228,7 @@ public struct LicensingNode: Sendable {
                 entry.notAliveSince = now
             }
             entry.state = member.state
+            entry.address = member.address
             entry.advert = NodeAdvert(metadata: member.metadata)
             members[member.id] = entry
             if heardLately(entry) { noteHeardFromInactive(until: entry.heardAt! + heardWindow) }
@@ -238,7 +248,12 @@ public struct LicensingNode: Sendable {
     /// A ledger payload arrived through SWIM (gossip or push-pull).
     public mutating func receivePayload(_ payload: AppPayload, now: Instant) -> [LicensingDirective] {
         clock = max(clock, now)
-        switch LedgerPayloads.decode(payload) {
+        let decoded = LedgerPayloads.decode(payload)
+        if let epoch = decoded?.epoch, !isPlausible(epoch) {
+            rejections.implausible += 1
+            return flush()
+        }
+        switch decoded {
         case .grant(let grant)?:
             if ledger.merge(grant) {
                 if grant.node == id { ownLedgerEntryChanged(grant, now: now) }
@@ -262,9 +277,20 @@ public struct LicensingNode: Sendable {
         return finish(now: now)
     }
 
-    /// A licensing message arrived from a member.
-    public mutating func receive(_ message: LicensingMessage, from sender: NodeID, now: Instant) -> [LicensingDirective] {
+    /// A licensing message arrived from a member. `address` is where it came from (nil when the
+    /// driver cannot tell): a message claiming to be from a member but sent from another address is
+    /// dropped, so a key holder cannot act for another node.
+    public mutating func receive(_ message: LicensingMessage, from sender: NodeID, address: Address? = nil,
+                                 now: Instant) -> [LicensingDirective] {
         clock = max(clock, now)
+        guard message.epochs.allSatisfy(isPlausible) else {
+            rejections.implausible += 1
+            return flush()
+        }
+        if let address, let known = members[sender]?.address, known != address {
+            rejections.notFromMember += 1
+            return flush()
+        }
         members[sender]?.heardAt = now
         if let view = members[sender], heardLately(view) { noteHeardFromInactive(until: now + heardWindow) }
         switch message {
@@ -337,6 +363,13 @@ public struct LicensingNode: Sendable {
         guard wanted >= 1 else {
             let id = takeRequestID()
             settle(id, .refused(.invalidRequest("ask for at least one core (got \(wanted)), or release the cores instead")), now: now)
+            return (id, finish(now: now))
+        }
+        if let terms, wanted > terms.maxCores {
+            // More than the whole cluster may hold: no authority could ever grant it, so say so now.
+            let id = takeRequestID()
+            settle(id, .refused(.cpuLimitExhausted(limit: terms.maxCores, inUse: ledger.total { $0 != self.id }, requested: wanted,
+                                                    holders: ledger.holders)), now: now)
             return (id, finish(now: now))
         }
         desiredCores = wanted
@@ -437,6 +470,26 @@ public struct LicensingNode: Sendable {
     mutating func send(_ message: LicensingMessage, to node: NodeID) {
         outbox.append(.send(message, to: node))
     }
+}
+
+/// Two or more live members advertising one MAC.
+public struct MACConflict: Hashable, Sendable, CustomStringConvertible {
+    public var mac: UInt64
+    public var nodes: [NodeID]
+    public var description: String {
+        "MAC \(formatMAC(mac)) is advertised by \(nodes.count) live members (\(nodes.map(\.description).joined(separator: ", ")))"
+    }
+}
+
+/// Received licensing messages and payloads dropped, by reason (for the metrics).
+public struct LicensingRejections: Hashable, Sendable {
+    /// Naming an epoch no cluster could have reached (`LicensingNode.isPlausible`).
+    public var implausible = 0
+    /// Claiming to come from a member, but sent from another address than the member's.
+    public var notFromMember = 0
+    /// Requests for cores from a node that is not a live member advertising a valid license.
+    public var notAMember = 0
+    public init() {}
 }
 
 /// The answer of a local license check.

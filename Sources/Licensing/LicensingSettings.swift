@@ -119,6 +119,10 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
         case excessRevoked(Grant)
         /// Requests cannot be served: no eligible authority is alive.
         case noAuthority(reason: String)
+        /// Live members advertise the same MAC (empty: resolved).
+        case duplicateMACs([MACConflict])
+        /// The ledger holds more cores than the license allows (total, limit); the authority revokes.
+        case ledgerOverLimit(total: Int, limit: Int)
     }
 
     public var description: String {
@@ -139,6 +143,8 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
             list.isEmpty ? "license servers hold one license again" : "license servers hold different versions: " + list.map(\.description).joined(separator: ", ")
         case .excessRevoked(let grant): "revoked excess \(grant)"
         case .noAuthority(let reason): "no authority: \(reason)"
+        case .duplicateMACs(let list): list.isEmpty ? "no MAC is advertised twice any more" : list.map(\.description).joined(separator: "; ")
+        case .ledgerOverLimit(let total, let limit): "the ledger holds \(total) cores against a limit of \(limit); revoking the newest"
         }
         return "\(at) \(text)"
     }

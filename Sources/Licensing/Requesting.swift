@@ -122,7 +122,9 @@ extension LicensingNode {
             lastRefusal = refusal
             ledgerAtRefusal = ledger.newestStamp
             // Asked again later if that can help; an invalid request is not repeated.
-            nextAttemptAt = refusal.isRetryable ? now + settings.refusedRetryInterval : nil
+            // A node the authority does not see yet is most likely joining: ask again soon.
+            let wait = refusal == .notAMember ? settings.retryInterval : settings.refusedRetryInterval
+            nextAttemptAt = refusal.isRetryable ? now + wait : nil
             if !refusal.isRetryable { desiredCores = 0 }
             if case .acquire(_, let held?) = pending.kind, ownGrant == held {
                 dropGrant(reason: refusal.description, now: now)

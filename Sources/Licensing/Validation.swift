@@ -71,6 +71,10 @@ extension LicensingNode {
             return "license servers hold licenses of different customers (\(mismatch.map(\.description).joined(separator: "; "))); "
                 + "nobody acts as authority until every license server has this cluster's license. Fix: install the same license on every license server and reload them (SIGHUP)."
         }
+        if let conflict = duplicateMACs.first(where: { terms.serverRank(of: $0.mac) != nil || $0.nodes.contains(id) }) {
+            return "\(conflict); a MAC identifies one host, and none of them may act as authority while it is disputed. "
+                + "Fix: give each host its own MAC (the agent's `mac` setting), or stop the node that claims another's."
+        }
         let eligible = eligibleServers()
         if eligible.isEmpty {
             return "no license authority: no alive license server holds a valid copy of license \(terms.id). "

@@ -27,6 +27,21 @@ public struct Member: Hashable, Sendable, CustomStringConvertible {
     /// The wire format bounds metadata to this many bytes: it rides in every alive update.
     public static let maximumMetadataLength = 512
 
+    /// Incarnations grow by one per refutation or metadata change, and restarts continue from a
+    /// persisted floor: no member reaches these. An update beyond them is forged or corrupt, and is
+    /// dropped and counted (`SWIMMetrics.implausibleUpdates`), never adopted: so a refutation (one
+    /// more) can never overflow, and no update can push a member to where it could not refute.
+    ///
+    /// - `maximumIncarnation`: no incarnation at or above it is ever accepted (2^62).
+    /// - `maximumIncarnationJump`: an update about a known member (or this node) at most this far
+    ///   above the incarnation held for it (2^24: sixteen million refutations of a life we missed).
+    /// - `maximumFirstIncarnation`: the first update about a member never heard of (2^32).
+    ///
+    /// A key holder pushing a member up therefore needs 2^38 accepted forgeries to reach the ceiling.
+    public static let maximumIncarnation: UInt64 = 1 << 62
+    public static let maximumIncarnationJump: UInt64 = 1 << 24
+    public static let maximumFirstIncarnation: UInt64 = 1 << 32
+
     public var id: NodeID
     public var address: Address
     /// Raised only by the member itself, to refute a suspicion or to announce a new life.

@@ -15,6 +15,10 @@
 /// Every accepted update is queued for further dissemination; rejected ones are counted.
 extension SWIMInstance {
     mutating func apply(_ gossip: Gossip, now: Instant) {
+        if let id = gossip.memberID, let incarnation = gossip.incarnation, !isPlausible(incarnation, about: id) {
+            metrics.implausibleUpdates += 1
+            return
+        }
         switch gossip {
         case .alive(let id, let incarnation, let address, let metadata):
             if id == myself.id {
@@ -40,6 +44,15 @@ extension SWIMInstance {
         case .payload(let payload):
             applyPayload(payload)
         }
+    }
+
+    /// Whether an incarnation about a member could be real (see `Member.maximumIncarnation`).
+    func isPlausible(_ incarnation: UInt64, about id: NodeID) -> Bool {
+        guard incarnation < Member.maximumIncarnation else { return false }
+        guard let known = id == myself.id ? myself.incarnation : table[id]?.member.incarnation else {
+            return incarnation <= Member.maximumFirstIncarnation
+        }
+        return incarnation - min(incarnation, known) <= Member.maximumIncarnationJump
     }
 
     mutating func applyAlive(_ incoming: Member, now: Instant) {
@@ -161,7 +174,7 @@ extension SWIMInstance {
             metrics.updatesIgnored += 1
             return
         }
-        myself.incarnation = incarnation + 1
+        myself.incarnation = incarnation + 1   // below maximumIncarnation: `apply` checked it
         metrics.refutations += 1
         adjustHealth(by: 1)  // Lifeguard: being suspected hints that we are the slow one
         let gossip = aliveGossip(of: myself)

@@ -155,6 +155,14 @@ public enum Gossip: Hashable, Sendable {
         case .payload: nil
         }
     }
+
+    /// The incarnation the update is about, if it is about a member.
+    public var incarnation: UInt64? {
+        switch self {
+        case .alive(_, let incarnation, _, _), .suspect(_, let incarnation, _), .dead(_, let incarnation, _), .left(_, let incarnation): incarnation
+        case .payload: nil
+        }
+    }
 }
 
 /// A full-state exchange: every member we know (tombstones included) and every payload.

@@ -31,6 +31,8 @@ public struct SWIMMetrics: Hashable, Sendable {
     public var pushPullsAnswered = 0
     /// Full-state exchanges that arrived as datagrams (they travel on streams only) and were ignored.
     public var misroutedExchanges = 0
+    /// Updates with an incarnation no member could have reached (see `Member.maximumIncarnation`), dropped.
+    public var implausibleUpdates = 0
 
     public init() {}
 

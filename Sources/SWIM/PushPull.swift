@@ -12,6 +12,10 @@ extension SWIMInstance {
     /// we have never heard of introduces it first, so a joining node learns of current suspicions too.
     mutating func merge(_ state: PushPullState, now: Instant) {
         for member in state.members {
+            guard isPlausible(member.incarnation, about: member.id) else {
+                metrics.implausibleUpdates += 1
+                continue
+            }
             switch member.state {
             case .alive:
                 apply(aliveGossip(of: member), now: now)

@@ -97,7 +97,9 @@ public struct SWIMInstance: Sendable {
                 seed: UInt64, incarnation: UInt64 = 0) throws(SettingsError) {
         try settings.validate()
         self.settings = settings
-        self.myself = Member(id: id, address: address, incarnation: incarnation, state: .alive, metadata: metadata)
+        // A floor from a damaged or forged file must not start this life where it could not refute.
+        let start = min(incarnation, Member.maximumIncarnation - Member.maximumIncarnationJump)
+        self.myself = Member(id: id, address: address, incarnation: start, state: .alive, metadata: metadata)
         self.random = SeededGenerator(seed: seed)
         self.nextSequence = UInt32(truncatingIfNeeded: random.next())
     }

@@ -19,8 +19,8 @@ struct AgentLog: Sendable {
     }
 
     /// At most one line per `key` per interval; the next line says how many were suppressed.
-    func limited(_ key: String, _ level: LogLevel, _ message: String, _ fields: [LogField] = []) {
-        guard let suppressed = limiter.admit(key) else { return }
+    func limited(_ key: String, burst: Int = 1, _ level: LogLevel, _ message: String, _ fields: [LogField] = []) {
+        guard let suppressed = limiter.admit(key, burst: burst) else { return }
         log(level, message, fields + (suppressed > 0 ? [LogField("suppressed", "\(suppressed)")] : []))
     }
 

@@ -124,10 +124,11 @@ public enum Logfmt {
     }
 }
 
-/// Lets one line per key through per interval and counts the rest, so that a flood of bad packets
-/// cannot flood the log. The next line that passes carries `suppressed=N`.
+/// Lets `burst` lines per key through per interval (one by default) and counts the rest, so that a
+/// flood of bad packets or requests cannot flood the log. The next line that passes carries
+/// `suppressed=N`.
 final class LogRateLimiter: Sendable {
-    private struct Slot { var nextAllowed: Int64; var suppressed: Int }
+    private struct Slot { var windowEnds: Int64; var passed: Int; var suppressed: Int }
     private let slots = Mutex<[String: Slot]>([:])
     private let intervalNanoseconds: Int64
 
@@ -136,19 +137,25 @@ final class LogRateLimiter: Sendable {
     }
 
     /// Nil when the line must be dropped; else how many lines with this key were dropped since the last one.
-    func admit(_ key: String) -> Int? {
+    func admit(_ key: String, burst: Int = 1) -> Int? {
         let now = MonotonicClock.now().nanoseconds
         return slots.withLock { slots -> Int? in
-            var slot = slots[key] ?? Slot(nextAllowed: .min, suppressed: 0)
-            guard now >= slot.nextAllowed else {
+            var slot = slots[key] ?? Slot(windowEnds: .min, passed: 0, suppressed: 0)
+            if now >= slot.windowEnds {
+                slot.windowEnds = now &+ intervalNanoseconds
+                slot.passed = 0
+            }
+            guard slot.passed < burst else {
                 slot.suppressed += 1
                 slots[key] = slot
                 return nil
             }
             let suppressed = slot.suppressed
+            slot.passed += 1
+            slot.suppressed = 0
             // Keys are a few fixed labels; the bound only guards against a bug making them unbounded.
             if slots.count > 256 { slots.removeAll() }
-            slots[key] = Slot(nextAllowed: now &+ intervalNanoseconds, suppressed: 0)
+            slots[key] = slot
             return suppressed
         }
     }

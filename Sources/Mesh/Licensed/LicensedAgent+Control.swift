@@ -68,7 +68,8 @@ extension LicensedAgent: AgentControl {
 
     public func metrics() async -> String {
         let (view, running) = await view()
-        return LicensedMetrics.exposition(view: view, running: running, agent: agent.counters, licensing: shared.counters.withLock { $0 })
+        return LicensedMetrics.exposition(view: view, running: running, agent: agent.counters, licensing: shared.counters.withLock { $0 },
+                                          kernelDrops: KernelDrops.udp(port: agent.boundAddress.port))
     }
 }
 

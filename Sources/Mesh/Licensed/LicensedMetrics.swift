@@ -5,7 +5,8 @@ import Wire
 /// The agent's metrics in the Prometheus text format (`GET /metrics`). Names start with `licmesh_`;
 /// counters count from the agent's start.
 enum LicensedMetrics {
-    static func exposition(view: LicensingView, running: Bool, agent: AgentCounters, licensing: LicensingCounters) -> String {
+    static func exposition(view: LicensingView, running: Bool, agent: AgentCounters, licensing: LicensingCounters,
+                           kernelDrops: Int? = nil) -> String {
         var out = PrometheusExposition()
         let node = view.licensing
         out.gauge("licmesh_up", help: "1 while the agent runs.", value: running ? 1 : 0)
@@ -62,6 +63,23 @@ enum LicensedMetrics {
         out.counter("licmesh_oversize_datagrams_total", help: "Datagrams above the packet budget, dropped unread.", value: Double(agent.oversizeDatagrams))
         out.counter("licmesh_malformed_licensing_messages_total", help: "Licensing messages that did not decode, dropped.", value: Double(licensing.malformedMessages))
         out.counter("licmesh_send_failures_total", help: "Datagrams the kernel would not send.", value: Double(agent.sendFailures))
+        out.counter("licmesh_licensing_rejected_total", help: "Licensing messages and payloads dropped before they changed anything, by reason.",
+                    samples: [
+                        PrometheusSample([("reason", "implausible")], Double(node.rejections.implausible)),
+                        PrometheusSample([("reason", "not-from-member")], Double(node.rejections.notFromMember)),
+                        PrometheusSample([("reason", "not-a-member")], Double(node.rejections.notAMember)),
+                    ])
+        out.counter("licmesh_implausible_updates_total", help: "Membership updates with an incarnation no member could reach, dropped.",
+                    value: Double(agent.swim.implausibleUpdates))
+        if let kernelDrops {
+            out.counter("licmesh_udp_kernel_drops_total", help: "Datagrams the kernel dropped before the agent read them (receive buffer full).",
+                        value: Double(kernelDrops))
+        }
+        out.gauge("licmesh_duplicate_macs", help: "MACs advertised by more than one live member (none may act as authority).",
+                  value: Double(node.duplicateMACs.count))
+        out.counter("licmesh_stream_refusals_total", help: "Stream connections refused because every worker was busy, and exchanges skipped because too many were in flight.",
+                    samples: [PrometheusSample([("direction", "incoming")], Double(agent.streamWorkersRefused)),
+                              PrometheusSample([("direction", "outgoing")], Double(agent.outgoingStreamsRefused))])
         return out.text
     }
 }

@@ -25,6 +25,10 @@ extension LicensedAgent {
         // Whether this node's acquires can be answered at all: never healthy while they cannot.
         let service = running && view.isJoined ? licensing.serviceProblem(now: view.now) : nil
         if let service { problems.append(service) }
+        // A MAC claimed twice is reported everywhere, whether or not it blocks service.
+        for conflict in licensing.duplicateMACs where service?.contains(conflict.description) != true {
+            problems.append("\(conflict): each host needs its own MAC; fix the agent's `mac` setting on one of them")
+        }
 
         var members: [MemberStatus] = []
         for member in ([view.myself] + view.others).sorted(by: { $0.id < $1.id }) {

@@ -10,7 +10,7 @@ extension LicensingEvent {
         case .authorityChanged, .granted, .released, .ownGrant: .info
         case .acquired: .debug
         case .steppedDown, .refused, .ownGrantLost, .excessRevoked, .noAuthority, .licenseMix: .warning
-        case .licenseMismatch: .error
+        case .licenseMismatch, .duplicateMACs, .ledgerOverLimit: .error
         case .requestSettled(_, let outcome):
             switch outcome {
             case .granted, .released: .info
@@ -40,6 +40,8 @@ extension LicensingEvent {
             }
         case .licenseMismatch: "license servers hold different licenses"
         case .licenseMix: "license servers hold different versions of the license"
+        case .duplicateMACs(let list): list.isEmpty ? "no MAC is advertised twice any more" : "live members advertise the same MAC"
+        case .ledgerOverLimit: "the ledger holds more cores than the license allows; revoking the newest grants"
         case .excessRevoked: "grant revoked to fit the core limit"
         case .noAuthority: "no license authority"
         }
@@ -74,6 +76,11 @@ extension LicensingEvent {
             case .abandoned(let reason): fields.append(LogField("reason", reason))
             }
             return fields
+        case .duplicateMACs(let list):
+            return [LogField("conflicts", list.map(\.description).joined(separator: "; ")),
+                    LogField("fix", "give each host its own MAC (the agent's mac setting), or stop the node that claims another's")]
+        case .ledgerOverLimit(let total, let limit):
+            return [LogField("total", "\(total)"), LogField("limit", "\(limit)")]
         case .licenseMix(let servers):
             return [LogField("servers", servers.map(\.description).joined(separator: "; ")),
                     LogField("fix", "finish the rollout: install the same license file on every license server and reload them (SIGHUP)")]
@@ -104,6 +111,8 @@ extension LicensingEvent {
             }
         case .licenseMismatch: "license-mismatch"
         case .licenseMix: "license-mix"
+        case .duplicateMACs: "duplicate-mac"
+        case .ledgerOverLimit: "ledger-over-limit"
         case .excessRevoked: "revoked"
         case .noAuthority: "no-authority"
         }

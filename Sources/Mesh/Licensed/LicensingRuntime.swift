@@ -117,12 +117,16 @@ final class LicensingRuntime {
         shared.validation.withLock { $0 = licensing }
     }
 
+    /// Lines per kind of licensing event per 10 s: more than a cluster's start or a takeover logs, far
+    /// fewer than a flood of forged or replayed requests would.
+    static let logBurst = 50
+
     private func report(_ event: LicensingEvent, selfID: NodeID) {
         if case .requestSettled(_, .refused) = event.kind {
             // A refused node asks again every few seconds: one line per interval says it all.
             log.limited("request-refused", event.logLevel, event.logMessage, event.logFields(selfID: selfID))
         } else {
-            log.log(event.logLevel, event.logMessage, event.logFields(selfID: selfID))
+            log.limited("licensing-\(event.eventName)", burst: Self.logBurst, event.logLevel, event.logMessage, event.logFields(selfID: selfID))
         }
         shared.events.yield(event)
         shared.count { counters in

@@ -1,0 +1,109 @@
+import Testing
+@testable import Licensing
+import SWIM
+
+/// Issue 10: what a key holder can send changes nothing it should not.
+@Suite struct HostileInputTests {
+    /// Finding 1: the authority's per-epoch sequence (UInt32) ran into an overflow trap under a flood of
+    /// requests. At its end the authority now moves to a new epoch instead.
+    @Test func anExhaustedSequenceStartsANewEpochInsteadOfTrapping() {
+        var h = LicensingHarness(count: 3, servers: 3, maxCores: 10, requestedCores: 2)
+        h.refreshViews()
+        let before = h.node(1).epoch
+        h.nodes[NodeID(1)]!.term!.sequence = UInt32.max - 1
+        h.acquire(2)   // takes the last sequence number
+        h.acquire(3)   // none left: a new epoch
+        h.advance(by: .seconds(2))
+        #expect(h.node(1).isAuthority && h.node(1).epoch > before)
+        #expect(h.node(2).ownGrant?.cores == 2 && h.node(3).ownGrant?.cores == 2)
+    }
+
+    /// An epoch no cluster could have reached (the last round, or far above the highest known) is
+    /// dropped and counted: it would otherwise wrap the next proposal below every older epoch.
+    @Test func implausibleEpochsAreDroppedAndCounted() {
+        var h = LicensingHarness(count: 3, servers: 3, maxCores: 10, requestedCores: 2)
+        h.refreshViews()
+        let epoch = h.node(2).epoch
+        let last = Epoch(round: Epoch.maximumRound, serverRank: 2)
+        let far = Epoch(round: epoch.round + (1 << 20) + 1, serverRank: 2)
+        for forged in [last, far] {
+            h.handle(h.nodes[NodeID(2)]!.receive(.propose(forged), from: NodeID(3), now: h.now), from: NodeID(2))
+            h.handle(h.nodes[NodeID(2)]!.receivePayload(LedgerPayloads.payload(epoch: forged, authority: NodeID(3)), now: h.now), from: NodeID(2))
+            h.handle(h.nodes[NodeID(2)]!.receivePayload(LedgerPayloads.payload(for: Grant(node: NodeID(2), cores: 0, stamp: Stamp(epoch: forged, sequence: 1))),
+                                                        now: h.now), from: NodeID(2))
+        }
+        h.settle()
+        #expect(h.node(2).rejections.implausible == 6)
+        #expect(h.node(2).epoch == epoch && h.node(2).promised == epoch, "neither learned nor promised")
+        #expect(Epoch(round: Epoch.maximumRound, serverRank: 1).next(serverRank: 1).round == Epoch.maximumRound, "saturates, never wraps")
+    }
+
+    /// Finding 3: an acquire "from" a node ID that was never a member was granted, and its cores were
+    /// never returned. Now it is refused; and a grant to a stranger already in the ledger (a forged
+    /// payload) is returned after the grace period.
+    @Test func onlyMembersGetCoresAndStrangersCoresComeBack() {
+        var h = LicensingHarness(count: 3, servers: 3, maxCores: 4, requestedCores: 2)
+        h.refreshViews()
+        let stranger = NodeID(0xBAD)
+        h.handle(h.nodes[NodeID(1)]!.receive(.acquire(requestID: 1, cores: 4, mac: 0xA1, held: nil), from: stranger, now: h.now), from: NodeID(1))
+        #expect(h.node(1).ledger.cores(of: stranger) == 0)
+        #expect(h.node(1).rejections.notAMember == 1)
+        // A forged payload puts a stranger in every replica's ledger.
+        let forged = Grant(node: stranger, cores: 4, stamp: Stamp(epoch: h.node(1).epoch, sequence: 999))
+        for n: UInt64 in 1...3 { h.handle(h.nodes[NodeID(n)]!.receivePayload(LedgerPayloads.payload(for: forged), now: h.now), from: NodeID(n)) }
+        h.acquire(2)
+        #expect(h.node(2).ownGrant == nil, "the forged grant fills the license for now")
+        h.advance(by: .seconds(35))
+        #expect(h.node(1).ledger.cores(of: stranger) == 0, "returned after the grace period")
+        #expect(h.node(2).ownGrant?.cores == 2, "and the real node asked again and got it")
+    }
+
+    /// A message claiming to come from a member but sent from another address is dropped.
+    @Test func aMessageFromAnotherAddressThanTheMembersIsDropped() {
+        var h = LicensingHarness(count: 3, servers: 3, maxCores: 4, requestedCores: 2)
+        h.refreshViews()
+        h.acquire(3)
+        #expect(h.node(3).ownGrant?.cores == 2)
+        let out = h.nodes[NodeID(1)]!.receive(.release(requestID: 99), from: NodeID(3), address: Address("10.6.6.6:7946"), now: h.now)
+        h.handle(out, from: NodeID(1))
+        h.settle()
+        #expect(h.node(1).ledger.cores(of: NodeID(3)) == 2)
+        #expect(h.node(1).rejections.notFromMember == 1)
+    }
+
+    /// Finding 4: a key holder with another server's MAC and a lower ID became authority at once.
+    /// Two live members advertising one MAC are reported, and neither may be authority.
+    @Test func aDuplicatedServerMACIsReportedAndKeepsBothFromAuthority() {
+        var h = LicensingHarness(count: 4, servers: 3, maxCores: 8, requestedCores: 2)
+        // Node 1, the lowest ID, claims server 3's MAC.
+        h.macs[NodeID(1)] = 0xA3
+        h.nodes[NodeID(1)] = try! LicensingNode(id: NodeID(1), mac: 0xA3, terms: h.node(2).terms, licenseValid: true, settings: h.node(2).settings)
+        h.refreshViews()
+        h.advance(by: .seconds(2))
+        for n: UInt64 in 1...4 { #expect(h.node(n).duplicateMACs == [MACConflict(mac: 0xA3, nodes: [NodeID(1), NodeID(3)])]) }
+        #expect(h.authorities().isEmpty, "neither claimant, and server 2 alone is no majority")
+        #expect(h.node(4).serviceProblem(now: h.now)?.contains("advertised by 2 live members") == true)
+        #expect(h.events[NodeID(2), default: []].contains { if case .duplicateMACs(let list) = $0 { !list.isEmpty } else { false } })
+        // The impostor goes: server 3 is undisputed again, and with server 2 a majority.
+        h.alive.remove(NodeID(1))
+        h.refreshViews()
+        h.advance(by: .seconds(2))
+        #expect(h.node(2).duplicateMACs.isEmpty)
+        #expect(h.authorities() == [NodeID(2)])
+    }
+
+    /// Finding 5: impossible core counts were accepted, and from a node that is not the authority the
+    /// request was retried for ever. More than the license's limit is refused at once, everywhere.
+    @Test func moreCoresThanTheLicenseAllowsAreRefusedAtOnce() {
+        var h = LicensingHarness(count: 3, servers: 3, maxCores: 8, requestedCores: 2)
+        h.refreshViews()
+        for n: UInt64 in [1, 3] {
+            let (id, out) = h.nodes[NodeID(n)]!.acquire(cores: 9, now: h.now)
+            #expect(out.contains(.event(LicensingEvent(at: h.now, kind: .requestSettled(id, .refused(
+                .cpuLimitExhausted(limit: 8, inUse: 0, requested: 9, holders: [])))))))
+            #expect(!h.node(n).hasPendingRequest && h.node(n).desiredCores == 0)
+        }
+        let huge = LicensingCodec.encode(.acquire(requestID: 1, cores: Int(Int32.max), mac: 0xA3, held: nil))
+        #expect(LicensingCodec.decode(huge) != nil, "the wire carries what a license may allow")
+    }
+}

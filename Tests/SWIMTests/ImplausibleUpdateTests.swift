@@ -1,0 +1,50 @@
+import Testing
+@testable import SWIM
+
+/// Issue 10, finding 1: one datagram with an incarnation of 2^64-1 made its subject refute with one
+/// more (an arithmetic overflow: the agent crashed, and gossip crashed it again after each restart).
+@Suite struct ImplausibleUpdateTests {
+    @Test func anAbsurdIncarnationAboutUsIsDroppedAndCountedNotRefuted() {
+        var swim = instance(1, knowing: [member(2)])
+        for incarnation in [UInt64.max, UInt64.max - 1, Member.maximumIncarnation, Member.maximumIncarnationJump + 1] {
+            for gossip in [Gossip.suspect(id: NodeID(1), incarnation: incarnation, suspecter: NodeID(2)),
+                           .dead(id: NodeID(1), incarnation: incarnation, declarer: NodeID(2)),
+                           .alive(id: NodeID(1), incarnation: incarnation, address: address(1), metadata: [1])] {
+                _ = swim.receive(.gossip(GossipMessage(source: NodeID(2), piggyback: [gossip])), from: address(2), now: t0)
+            }
+        }
+        #expect(swim.myself.incarnation == 0, "never adopted")
+        #expect(swim.metrics.implausibleUpdates == 12)
+        #expect(swim.metrics.refutations == 0)
+        // A plausible suspicion is still refuted.
+        _ = swim.receive(.gossip(GossipMessage(source: NodeID(2), piggyback: [.suspect(id: NodeID(1), incarnation: 7, suspecter: NodeID(2))])),
+                         from: address(2), now: t0)
+        #expect(swim.myself.incarnation == 8)
+    }
+
+    @Test func othersDoNotAdoptWhatTheSubjectWouldRefuseToRefute() {
+        var swim = instance(1, knowing: [member(2, incarnation: 5)])
+        let jump = Member.maximumIncarnationJump
+        _ = swim.receive(.gossip(GossipMessage(source: NodeID(3), piggyback: [.dead(id: NodeID(2), incarnation: 5 + jump + 1, declarer: NodeID(3))])),
+                         from: address(3), now: t0)
+        #expect(swim.member(NodeID(2))?.state == .alive)
+        _ = swim.receive(.gossip(GossipMessage(source: NodeID(3), piggyback: [.suspect(id: NodeID(2), incarnation: 5 + jump, suspecter: NodeID(3))])),
+                         from: address(3), now: t0)
+        #expect(swim.member(NodeID(2))?.state == .suspect, "within the jump: a possible life, refutable by one more")
+        // A member never heard of is introduced only with an incarnation a member could have.
+        _ = swim.receive(.gossip(GossipMessage(source: NodeID(3), piggyback: [
+            .alive(id: NodeID(9), incarnation: Member.maximumFirstIncarnation + 1, address: address(9), metadata: []),
+        ])), from: address(3), now: t0)
+        #expect(swim.member(NodeID(9)) == nil)
+        // The same rules for a push-pull's rows.
+        let state = PushPullState(join: false, source: NodeID(3), members: [member(8, incarnation: .max)], payloads: [])
+        _ = swim.receive(.pushPullRequest(state), from: address(3), over: .stream, now: t0)
+        #expect(swim.member(NodeID(8)) == nil)
+        #expect(swim.metrics.implausibleUpdates == 3)
+    }
+
+    @Test func aPersistedFloorBeyondTheCeilingStartsBelowIt() throws {
+        let swim = try SWIMInstance(id: NodeID(1), address: address(1), settings: .lan, seed: 1, incarnation: .max)
+        #expect(swim.myself.incarnation < Member.maximumIncarnation)
+    }
+}
