@@ -4,7 +4,8 @@ import SWIM
 /// Every change of the term is made in place (`term?...`): the authority answers its own requests
 /// re-entrantly, and a copied-out term written back afterwards would undo what that answer did.
 extension LicensingNode {
-    mutating func handleAcquire(from node: NodeID, requestID: UInt64, cores: Int, mac nodeMAC: UInt64, held: Grant?, now: Instant) {
+    mutating func handleAcquire(from node: NodeID, requestID: UInt64, life: UInt64, basis: Stamp, cores: Int, mac nodeMAC: UInt64,
+                                held: Grant?, now: Instant) {
         guard let term, let terms else {
             deliverAnswer(to: node, requestID, .notAuthority(authority: authorityHint), now: now)
             // A request that reached us instead of the authority means the authority may be gone:
@@ -25,6 +26,15 @@ extension LicensingNode {
             refuse(node, requestID, .notAMember, now: now)
             return
         }
+        if let stamp = term.pending.first(where: { $0.value.grant.node == node })?.key {
+            // A change for this node is still waiting for its quorum: answer this request when it completes.
+            self.term?.pending[stamp]?.requester = node
+            self.term?.pending[stamp]?.requestID = requestID
+            self.term?.pending[stamp]?.requesterTold = false
+            self.term?.pending[stamp]?.deadline = now + settings.proposalTimeout
+            return
+        }
+        guard isCurrent(node, life: life, basis: basis, requestID: requestID, now: now) else { return }
         // The MAC the member advertises, not the one the request claims.
         let requesterMAC = node == id ? mac : (members[node]?.advert?.mac ?? nodeMAC)
         guard terms.hosts.contains(requesterMAC) else {
@@ -33,14 +43,6 @@ extension LicensingNode {
         }
         guard cores > 0 else {
             refuse(node, requestID, .invalidRequest("a request must ask for at least one core"), now: now)
-            return
-        }
-        if let stamp = term.pending.first(where: { $0.value.grant.node == node })?.key {
-            // A change for this node is still waiting for its quorum: answer this request when it completes.
-            self.term?.pending[stamp]?.requester = node
-            self.term?.pending[stamp]?.requestID = requestID
-            self.term?.pending[stamp]?.requesterTold = false
-            self.term?.pending[stamp]?.deadline = now + settings.proposalTimeout
             return
         }
         let inUseByOthers = ledger.total { $0 != node }
@@ -76,19 +78,39 @@ extension LicensingNode {
         commit(Grant(node: node, cores: cores, stamp: stamp), requester: node, requestID: requestID, now: now)
     }
 
+    /// Whether a request refers to the current state: the sender's current life (as its advert
+    /// announces it) and its ledger entry as it is now. Else it is a replay, or the sender's replica is
+    /// behind: nothing changes, it is counted, and the sender is told the current entry (a replay's
+    /// answer goes to the real node, which ignores an answer to no request of its own).
+    mutating func isCurrent(_ node: NodeID, life: UInt64, basis: Stamp, requestID: UInt64, now: Instant) -> Bool {
+        let currentLife = node == id ? self.life : members[node]?.advert?.life
+        let current = ledger.grants[node]
+        guard life != currentLife || basis != (current?.stamp ?? .zero) else { return true }
+        rejections.stale += 1
+        if life == currentLife { deliverAnswer(to: node, requestID, .stale(current: current), now: now) }
+        return false
+    }
+
     /// A live member advertising a valid copy of our license (or of another version of it).
     func isLicensedMember(_ node: NodeID) -> Bool {
         guard let view = members[node], view.state == .alive, let advert = view.advert else { return false }
         return advert.licenseValid && advert.holdsVersionOfSameLicense(as: self.advert)
     }
 
-    mutating func handleRelease(from node: NodeID, requestID: UInt64, now: Instant) {
+    mutating func handleRelease(from node: NodeID, requestID: UInt64, life: UInt64, basis: Stamp, now: Instant) {
         guard let term else {
             deliverAnswer(to: node, requestID, .notAuthority(authority: authorityHint), now: now)
             return
         }
         if let last = term.answered[node], last.requestID == requestID {
             deliverAnswer(to: node, requestID, last.outcome, now: now)
+            return
+        }
+        // A change for this node waiting for its quorum: the requester asks again after it.
+        guard !term.pending.values.contains(where: { $0.grant.node == node }) else { return }
+        guard isCurrent(node, life: life, basis: basis, requestID: requestID, now: now) else { return }
+        if let current = ledger.grants[node], current.cores == 0 {
+            answer(node, requestID, .released(current), now: now)   // holds nothing: nothing to record
             return
         }
         guard let stamp = nextStamp(now: now) else {

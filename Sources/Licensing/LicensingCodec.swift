@@ -14,11 +14,11 @@ public enum LicensingCodec {
     public static func encode(_ message: LicensingMessage) -> [UInt8] {
         var w = Writer()
         switch message {
-        case .acquire(let requestID, let cores, let mac, let held):
-            w.byte(1); w.varint(requestID); w.varint(UInt64(max(0, cores))); w.varint(mac)
+        case .acquire(let requestID, let life, let basis, let cores, let mac, let held):
+            w.byte(1); w.varint(requestID); w.varint(life); w.u64(basis.rawValue); w.varint(UInt64(max(0, cores))); w.varint(mac)
             if let held { w.byte(1); w.grant(held) } else { w.byte(0) }
-        case .release(let requestID):
-            w.byte(2); w.varint(requestID)
+        case .release(let requestID, let life, let basis):
+            w.byte(2); w.varint(requestID); w.varint(life); w.u64(basis.rawValue)
         case .reply(let requestID, let outcome):
             w.byte(3); w.varint(requestID)
             switch outcome {
@@ -27,6 +27,9 @@ public enum LicensingCodec {
             case .notAuthority(let authority):
                 w.byte(3)
                 if let authority { w.byte(1); w.u64(authority.rawValue) } else { w.byte(0) }
+            case .stale(let current):
+                w.byte(5)
+                if let current { w.byte(1); w.grant(current) } else { w.byte(0) }
             case .refused(let refusal):
                 w.byte(4)
                 switch refusal {
@@ -69,13 +72,14 @@ public enum LicensingCodec {
     private static func decodeMessage(_ r: inout Reader) -> LicensingMessage? {
         switch r.byte() {
         case 1:
-            guard let id = r.varint(), let cores = r.count(max: maximumCores), let mac = r.varint(), mac < 1 << 48,
-                  let flag = r.byte(), flag <= 1 else { return nil }
+            guard let id = r.varint(), let life = r.varint(), let basis = r.u64(), let cores = r.count(max: maximumCores),
+                  let mac = r.varint(), mac < 1 << 48, let flag = r.byte(), flag <= 1 else { return nil }
             var held: Grant?
             if flag == 1 { guard let grant = r.grant() else { return nil }; held = grant }
-            return .acquire(requestID: id, cores: cores, mac: mac, held: held)
+            return .acquire(requestID: id, life: life, basis: Stamp(rawValue: basis), cores: cores, mac: mac, held: held)
         case 2:
-            return r.varint().map { .release(requestID: $0) }
+            guard let id = r.varint(), let life = r.varint(), let basis = r.u64() else { return nil }
+            return .release(requestID: id, life: life, basis: Stamp(rawValue: basis))
         case 3:
             guard let id = r.varint(), let outcome = decodeOutcome(&r) else { return nil }
             return .reply(requestID: id, outcome: outcome)
@@ -115,6 +119,12 @@ public enum LicensingCodec {
             switch r.byte() {
             case 0: return .notAuthority(authority: nil)
             case 1: return r.u64().map { .notAuthority(authority: NodeID($0)) }
+            default: return nil
+            }
+        case 5:
+            switch r.byte() {
+            case 0: return .stale(current: nil)
+            case 1: return r.grant().map { .stale(current: $0) }
             default: return nil
             }
         case 4:

@@ -4,8 +4,14 @@ import SWIM
 public enum LicensingMessage: Hashable, Sendable {
     /// A node asks the authority for cores. `held` is the grant it already holds, sent when a new
     /// authority takes over so that grants the old one made but had not yet replicated are rebuilt.
-    case acquire(requestID: UInt64, cores: Int, mac: UInt64, held: Grant?)
-    case release(requestID: UInt64)
+    ///
+    /// Replay-proof on its own: `life` names the sender's life (its boot, which its advert carries too)
+    /// and `basis` the stamp of the sender's ledger entry the request builds on. The authority applies a
+    /// request only if both are current; any change to the entry (this very request's effect included)
+    /// makes every earlier request stale, so a replayed one changes nothing (`Outcome.stale`).
+    case acquire(requestID: UInt64, life: UInt64, basis: Stamp, cores: Int, mac: UInt64, held: Grant?)
+    /// Gives back the grant whose stamp is `basis`.
+    case release(requestID: UInt64, life: UInt64, basis: Stamp)
     case reply(requestID: UInt64, outcome: Outcome)
     /// A candidate asks the license servers to accept its epoch.
     case propose(Epoch)
@@ -29,17 +35,22 @@ public enum LicensingMessage: Hashable, Sendable {
         case refused(Refusal)
         /// The receiver is not the authority; `authority` is whom it believes is.
         case notAuthority(authority: NodeID?)
+        /// The request named another life or an older ledger entry than the authority's: nothing was
+        /// changed. `current` is the sender's entry as the authority holds it (nil: none), so that a
+        /// sender whose replica was behind can ask again on the right basis.
+        case stale(current: Grant?)
     }
 
     /// Every epoch the message names, its grants' stamps included: each is checked for plausibility
     /// before the message is acted on.
     public var epochs: [Epoch] {
         switch self {
-        case .acquire(_, _, _, let held): held.map { [$0.stamp.epoch] } ?? []
-        case .release: []
+        case .acquire(_, _, let basis, _, _, let held): [basis.epoch] + (held.map { [$0.stamp.epoch] } ?? [])
+        case .release(_, _, let basis): [basis.epoch]
         case .reply(_, let outcome):
             switch outcome {
-            case .granted(let grant), .released(let grant): [grant.stamp.epoch]
+            case .granted(let grant), .released(let grant), .stale(let grant?): [grant.stamp.epoch]
+            case .stale(nil): []
             case .refused(.cpuLimitExhausted(_, _, _, let holders)): holders.map(\.stamp.epoch)
             case .refused, .notAuthority: []
             }

@@ -23,6 +23,9 @@ import SWIM
 public struct LicensingNode: Sendable {
     public let id: NodeID
     public let mac: UInt64
+    /// This node's life (its boot number, counted in its data directory): its requests name it, and
+    /// its advert announces it, so a request of an earlier life is stale everywhere.
+    public let life: UInt64
     public internal(set) var terms: LicenseTerms?
     public internal(set) var licenseValid: Bool
     public let settings: LicensingSettings
@@ -156,15 +159,18 @@ public struct LicensingNode: Sendable {
         var isRelease: Bool { if case .release = kind { true } else { false } }
     }
 
-    /// - Parameter requestIDBase: where this life's request IDs start. The authority answers a repeated
-    ///   request ID with its cached answer, so a restarted node must not reuse its previous life's IDs:
-    ///   the runtime passes a random value, the simulator a seeded one.
+    /// - Parameters:
+    ///   - life: this node's boot number: higher in every later life.
+    ///   - requestIDBase: where this life's request IDs start. The authority answers a repeated request
+    ///     ID with its cached answer, so a restarted node must not reuse its previous life's IDs: the
+    ///     runtime passes a random value, the simulator a seeded one.
     public init(id: NodeID, mac: UInt64, terms: LicenseTerms?, licenseValid: Bool,
-                settings: LicensingSettings = LicensingSettings(), requestIDBase: UInt64 = 1) throws(SettingsError) {
+                settings: LicensingSettings = LicensingSettings(), life: UInt64 = 0, requestIDBase: UInt64 = 1) throws(SettingsError) {
         try settings.validate()
         self.nextRequestID = max(1, requestIDBase)
         self.id = id
         self.mac = mac
+        self.life = life
         self.terms = terms
         self.licenseValid = licenseValid && terms != nil
         self.settings = settings
@@ -174,7 +180,7 @@ public struct LicensingNode: Sendable {
 
     /// What this node advertises in its member metadata.
     public var advert: NodeAdvert {
-        NodeAdvert(mac: mac, licenseID: terms?.id ?? "", licenseValid: licenseValid, lineage: terms?.lineage ?? 0)
+        NodeAdvert(mac: mac, licenseID: terms?.id ?? "", licenseValid: licenseValid, lineage: terms?.lineage ?? 0, life: life)
     }
 
     public var policy: PartitionPolicy { settings.policy ?? terms?.defaultPolicy ?? .available }
@@ -294,10 +300,10 @@ public struct LicensingNode: Sendable {
         members[sender]?.heardAt = now
         if let view = members[sender], heardLately(view) { noteHeardFromInactive(until: now + heardWindow) }
         switch message {
-        case .acquire(let requestID, let cores, let senderMAC, let held):
-            handleAcquire(from: sender, requestID: requestID, cores: cores, mac: senderMAC, held: held, now: now)
-        case .release(let requestID):
-            handleRelease(from: sender, requestID: requestID, now: now)
+        case .acquire(let requestID, let life, let basis, let cores, let senderMAC, let held):
+            handleAcquire(from: sender, requestID: requestID, life: life, basis: basis, cores: cores, mac: senderMAC, held: held, now: now)
+        case .release(let requestID, let life, let basis):
+            handleRelease(from: sender, requestID: requestID, life: life, basis: basis, now: now)
         case .reply(let requestID, let outcome):
             handleReply(requestID: requestID, outcome: outcome, from: sender, now: now)
         case .propose(let proposed):
@@ -487,6 +493,9 @@ public struct LicensingRejections: Hashable, Sendable {
     public var implausible = 0
     /// Claiming to come from a member, but sent from another address than the member's.
     public var notFromMember = 0
+    /// Requests of another life than the sender's, or on an older ledger entry than the current one
+    /// (replays): answered with the current entry, nothing changed.
+    public var stale = 0
     /// Requests for cores from a node that is not a live member advertising a valid license.
     public var notAMember = 0
     public init() {}

@@ -11,12 +11,16 @@ public struct NodeAdvert: Hashable, Sendable {
     public var licenseValid: Bool
     /// `LicenseTerms.lineage` of that license (0: unknown, as in adverts of format 1).
     public var lineage: UInt64
+    /// The node's life (its boot number): its licensing requests name it, and the authority applies
+    /// only those of the life the advert announces (0: unknown, as in adverts of format 1).
+    public var life: UInt64
 
-    public init(mac: UInt64, licenseID: String, licenseValid: Bool, lineage: UInt64 = 0) {
+    public init(mac: UInt64, licenseID: String, licenseValid: Bool, lineage: UInt64 = 0, life: UInt64 = 0) {
         self.mac = mac
         self.licenseID = licenseID
         self.licenseValid = licenseValid
         self.lineage = lineage
+        self.life = life
     }
 
     static let formatVersion: UInt8 = 2
@@ -28,14 +32,16 @@ public struct NodeAdvert: Hashable, Sendable {
     }
 
     /// version (1), flags (1: bit 0 = licence valid), MAC (6, big-endian), id length (1), id (UTF-8),
-    /// lineage (8, big-endian; format 2 only).
+    /// then in format 2 only: lineage (8, big-endian) and life (8, big-endian).
     public var metadata: [UInt8] {
         let id = Array(licenseID.utf8.prefix(Self.maximumLicenseIDLength))
         var bytes: [UInt8] = [Self.formatVersion, licenseValid ? 1 : 0]
         for shift in stride(from: 40, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: mac >> UInt64(shift))) }
         bytes.append(UInt8(id.count))
         bytes += id
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: lineage >> UInt64(shift))) }
+        for value in [lineage, life] {
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        }
         return bytes
     }
 
@@ -46,11 +52,13 @@ public struct NodeAdvert: Hashable, Sendable {
         var mac: UInt64 = 0
         for i in 2..<8 { mac = mac << 8 | UInt64(bytes[i]) }
         let length = Int(bytes[8])
-        let trailer = bytes[0] == 2 ? 8 : 0
+        let trailer = bytes[0] == 2 ? 16 : 0
         guard length <= Self.maximumLicenseIDLength, bytes.count == 9 + length + trailer,
               let id = String(validating: bytes[9..<9 + length], as: UTF8.self) else { return nil }
-        let lineage = bytes[(9 + length)...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        self.init(mac: mac, licenseID: id, licenseValid: bytes[1] & 1 == 1, lineage: lineage)
+        func word(at offset: Int) -> UInt64 { bytes[offset..<offset + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+        let lineage = trailer > 0 ? word(at: 9 + length) : 0
+        let life = trailer > 0 ? word(at: 17 + length) : 0
+        self.init(mac: mac, licenseID: id, licenseValid: bytes[1] & 1 == 1, lineage: lineage, life: life)
     }
 }
 

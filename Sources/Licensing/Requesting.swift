@@ -70,9 +70,12 @@ extension LicensingNode {
         }
         pending.deadline = now + settings.requestTimeout
         request = pending
+        // Built on this node's entry as its replica holds it now: a replay of this message, once the
+        // entry has changed, is stale at every authority.
+        let basis = ledger.grants[id]?.stamp ?? .zero
         let message: LicensingMessage = switch pending.kind {
-        case .acquire(let cores, let held): .acquire(requestID: pending.id.rawValue, cores: cores, mac: mac, held: held)
-        case .release: .release(requestID: pending.id.rawValue)
+        case .acquire(let cores, let held): .acquire(requestID: pending.id.rawValue, life: life, basis: basis, cores: cores, mac: mac, held: held)
+        case .release: .release(requestID: pending.id.rawValue, life: life, basis: basis)
         }
         if target == id {
             receiveLocally(message, now: now)   // we are the authority
@@ -83,10 +86,10 @@ extension LicensingNode {
 
     mutating func receiveLocally(_ message: LicensingMessage, now: Instant) {
         switch message {
-        case .acquire(let requestID, let cores, let ownMAC, let held):
-            handleAcquire(from: id, requestID: requestID, cores: cores, mac: ownMAC, held: held, now: now)
-        case .release(let requestID):
-            handleRelease(from: id, requestID: requestID, now: now)
+        case .acquire(let requestID, let life, let basis, let cores, let ownMAC, let held):
+            handleAcquire(from: id, requestID: requestID, life: life, basis: basis, cores: cores, mac: ownMAC, held: held, now: now)
+        case .release(let requestID, let life, let basis):
+            handleRelease(from: id, requestID: requestID, life: life, basis: basis, now: now)
         default:
             break
         }
@@ -130,6 +133,15 @@ extension LicensingNode {
                 dropGrant(reason: refusal.description, now: now)
             }
             settle(pending.id, .refused(refusal), now: now)
+        case .stale(let current):
+            // Our replica was behind the authority's entry for us: catch up, and stop if that is what
+            // we asked for already; else ask again on the current basis.
+            if let current, current.node == id {
+                ledger.merge(current)
+                ownLedgerEntryChanged(current, now: now)
+            }
+            guard request?.id == pending.id else { return }
+            resendRequest(now: now)
         case .notAuthority(let hint):
             var retry = pending
             retry.tried.insert(sender)

@@ -69,7 +69,7 @@ extension Simulator {
         guard let licensing = scenario.licensing else { return nil }
         guard var fresh = try? LicensingNode(id: NodeNaming.id(of: node), mac: LicensingScenario.mac(of: node),
                                              terms: licensing.terms(version: licenseVersions[node], nodeCount: nodeCount),
-                                             licenseValid: true, settings: licensing.settings,
+                                             licenseValid: true, settings: licensing.settings, life: UInt64(nodes[node].life),
                                              requestIDBase: NodeNaming.mix(scenario.seed, UInt64(node) << 24 | UInt64(nodes[node].life)) >> 1)
         else { return nil }
         // Agents keep their licensing state in their data directory; a restart picks it up.
@@ -81,7 +81,7 @@ extension Simulator {
     func initialMetadata(of node: Int) -> [UInt8] {
         guard let licensing = scenario.licensing else { return scenario.metadata }
         let terms = licensing.terms(version: 0, nodeCount: nodeCount)
-        return NodeAdvert(mac: LicensingScenario.mac(of: node), licenseID: terms.id, licenseValid: true, lineage: terms.lineage).metadata
+        return NodeAdvert(mac: LicensingScenario.mac(of: node), licenseID: terms.id, licenseValid: true, lineage: terms.lineage, life: 1).metadata
     }
 
     /// A node started: it asks for its cores (the agent does so when it starts).

@@ -240,8 +240,10 @@ import SWIM
     @Test func licensingMessagesRoundTripAndGarbageNeverTraps() {
         let g = Grant(node: NodeID(3), cores: 2, stamp: Stamp(epoch: Epoch(round: 1, serverRank: 0), sequence: 1))
         let messages: [LicensingMessage] = [
-            .acquire(requestID: 1, cores: 4, mac: 0xA1, held: nil), .acquire(requestID: 2, cores: 4, mac: 0xA1, held: g),
-            .release(requestID: 3), .reply(requestID: 4, outcome: .granted(g)), .reply(requestID: 5, outcome: .released(g)),
+            .acquire(requestID: 1, life: 7, basis: .zero, cores: 4, mac: 0xA1, held: nil),
+            .acquire(requestID: 2, life: 7, basis: g.stamp, cores: 4, mac: 0xA1, held: g),
+            .release(requestID: 3, life: 7, basis: g.stamp), .reply(requestID: 4, outcome: .granted(g)), .reply(requestID: 5, outcome: .released(g)),
+            .reply(requestID: 6, outcome: .stale(current: g)), .reply(requestID: 7, outcome: .stale(current: nil)),
             .reply(requestID: 6, outcome: .notAuthority(authority: NodeID(2))), .reply(requestID: 7, outcome: .notAuthority(authority: nil)),
             .reply(requestID: 8, outcome: .refused(.cpuLimitExhausted(limit: 8, inUse: 6, requested: 4, holders: [g]))),
             .reply(requestID: 9, outcome: .refused(.macNotListed(mac: 0xA5))),

@@ -45,7 +45,7 @@ import SWIM
         var h = LicensingHarness(count: 3, servers: 3, maxCores: 4, requestedCores: 2)
         h.refreshViews()
         let stranger = NodeID(0xBAD)
-        h.handle(h.nodes[NodeID(1)]!.receive(.acquire(requestID: 1, cores: 4, mac: 0xA1, held: nil), from: stranger, now: h.now), from: NodeID(1))
+        h.handle(h.nodes[NodeID(1)]!.receive(.acquire(requestID: 1, life: 1, basis: .zero, cores: 4, mac: 0xA1, held: nil), from: stranger, now: h.now), from: NodeID(1))
         #expect(h.node(1).ledger.cores(of: stranger) == 0)
         #expect(h.node(1).rejections.notAMember == 1)
         // A forged payload puts a stranger in every replica's ledger.
@@ -64,7 +64,7 @@ import SWIM
         h.refreshViews()
         h.acquire(3)
         #expect(h.node(3).ownGrant?.cores == 2)
-        let out = h.nodes[NodeID(1)]!.receive(.release(requestID: 99), from: NodeID(3), address: Address("10.6.6.6:7946"), now: h.now)
+        let out = h.nodes[NodeID(1)]!.receive(.release(requestID: 99, life: 0, basis: h.node(1).ledger.grants[NodeID(3)]!.stamp), from: NodeID(3), address: Address("10.6.6.6:7946"), now: h.now)
         h.handle(out, from: NodeID(1))
         h.settle()
         #expect(h.node(1).ledger.cores(of: NodeID(3)) == 2)
@@ -103,7 +103,52 @@ import SWIM
                 .cpuLimitExhausted(limit: 8, inUse: 0, requested: 9, holders: [])))))))
             #expect(!h.node(n).hasPendingRequest && h.node(n).desiredCores == 0)
         }
-        let huge = LicensingCodec.encode(.acquire(requestID: 1, cores: Int(Int32.max), mac: 0xA3, held: nil))
+        let huge = LicensingCodec.encode(.acquire(requestID: 1, life: 1, basis: .zero, cores: Int(Int32.max), mac: 0xA3, held: nil))
         #expect(LicensingCodec.decode(huge) != nil, "the wire carries what a license may allow")
+    }
+
+    /// Finding 2: a captured release, replayed after a failover, released the node's cores. Requests
+    /// now name their life and the ledger entry they build on: every message of a whole session,
+    /// replayed in any order, to anyone, before and after a failover, changes no ledger and no grant.
+    @Test func replayingEveryCapturedMessageChangesNothing() {
+        var h = LicensingHarness(count: 5, servers: 3, maxCores: 10, policy: .majority, requestedCores: 2)
+        h.refreshViews()
+        for n: UInt64 in 1...5 { h.acquire(n) }
+        h.release(4)
+        h.acquire(4, cores: 1)
+        h.acquire(5, cores: 3)
+        h.release(5)
+        h.acquire(5)
+        h.advance(by: .seconds(4))   // heartbeats too
+        var random = SeededGenerator(seed: 10)
+        func replayAll(_ h: inout LicensingHarness) {
+            var messages = h.captured
+            for i in stride(from: messages.count - 1, to: 0, by: -1) { messages.swapAt(i, random.below(i + 1)) }
+            for (from, to, message) in messages where h.alive.contains(to) {
+                let target = NodeID(UInt64(1 + random.below(5)))   // to anyone, not only the original receiver
+                for receiver in [to, target] where h.alive.contains(receiver) {
+                    h.handle(h.nodes[receiver]!.receive(message, from: from, now: h.now), from: receiver)
+                }
+            }
+            h.settle()
+        }
+        func snapshot(_ h: LicensingHarness) -> [String] {
+            h.nodes.keys.sorted().filter { h.alive.contains($0) }.map { "\($0): \(h.nodes[$0]!.ownGrant.map(\.description) ?? "-") \(h.nodes[$0]!.ledger)" }
+        }
+        let before = snapshot(h)
+        replayAll(&h)
+        #expect(snapshot(h) == before, "replays changed state")
+        #expect(h.node(1).rejections.stale > 0, "the replayed requests were seen, and counted as stale")
+
+        // After a failover the new authority has no memory of answered requests: still nothing changes.
+        h.alive.remove(NodeID(1))
+        h.refreshViews()
+        h.advance(by: .seconds(2))
+        #expect(h.authorities() == [NodeID(2)])
+        let afterFailover = snapshot(h)
+        replayAll(&h)
+        h.advance(by: .seconds(2))
+        #expect(snapshot(h) == afterFailover, "replays after a failover changed state")
+        for n: UInt64 in 2...5 { #expect(h.validates(n)) }
     }
 }

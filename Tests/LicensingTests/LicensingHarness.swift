@@ -13,6 +13,8 @@ struct LicensingHarness {
     var probes: [NodeID: [NodeID]] = [:]
     var now = Instant(nanoseconds: 1_000_000_000)
     var queue: [(from: NodeID, to: NodeID, message: LicensingMessage)] = []
+    /// Every message ever sent, for replay tests.
+    var captured: [(from: NodeID, to: NodeID, message: LicensingMessage)] = []
 
     static let expiry: Int64 = 4_102_444_800   // 2100-01-01
 
@@ -87,6 +89,7 @@ struct LicensingHarness {
                 // Through the codec, as on the wire.
                 let decoded = LicensingCodec.decode(LicensingCodec.encode(message))!
                 queue.append((id, to, decoded))
+                captured.append((id, to, decoded))
             case .publish(let payload, _):
                 for other in nodes.keys.sorted() where other != id && reachable(id, other) {
                     let out = nodes[other]!.receivePayload(payload, now: now)

@@ -24,7 +24,7 @@ extension TransportTests.LicensedReload {
         // The cluster hears of the new license through the member's advert.
         #expect(await LicensedTestSupport.eventually {
             NodeAdvert(metadata: agent.agent.myself.metadata) == NodeAdvert(mac: LicensedFixture.mac(0).rawValue, licenseID: right.license.id, licenseValid: true,
-                                                                         lineage: LicenseTerms(right.license).lineage)
+                                                                         lineage: LicenseTerms(right.license).lineage, life: 1)
         })
         #expect(log.contains("reloaded license and keys") { log.field("license", of: $0) == right.license.id })
 

@@ -55,7 +55,7 @@ public final class LicensedAgent: Sendable {
         var licensing: LicensingNode
         do {
             licensing = try LicensingNode(id: nodeID, mac: config.mac.rawValue, terms: installed.terms, licenseValid: installed.isValid,
-                                          settings: config.licensing, requestIDBase: SecureRandom.uint64() >> 1)
+                                          settings: config.licensing, life: boot.boot, requestIDBase: SecureRandom.uint64() >> 1)
         } catch {
             throw .invalidSettings(field: error.field, problem: error.problem)
         }
