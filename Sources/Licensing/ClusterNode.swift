@@ -11,6 +11,8 @@ import SWIM
 public struct ClusterNode: Sendable {
     public private(set) var swim: SWIMInstance
     public private(set) var licensing: LicensingNode?
+    /// The clock verdict the announced advert carries.
+    var announcedClockTrusted = true
 
     /// Rounds of "licensing reacts to SWIM, SWIM carries out licensing's actions" allowed per input.
     /// SWIM's `perform` never delivers anything back, so two rounds settle every input; more means a
@@ -120,6 +122,13 @@ public struct ClusterNode: Sendable {
         return output
     }
 
+    /// The driver's reading of the wall clock: license validity is judged by a clock checked against
+    /// the license servers' (see `LicensingNode.observeWallClock`).
+    public mutating func observeWallClock(unixSeconds: Int64, now: Instant) -> Output {
+        guard licensing != nil else { return Output() }
+        return runLicensing(now: now) { $0.observeWallClock(unixSeconds: unixSeconds, now: now) }
+    }
+
     /// Local license check; never waits.
     public func validate(feature: String? = nil, unixTime: Int64) -> LicenseCheck {
         licensing?.validate(feature: feature, unixTime: unixTime) ?? .denied("No license is installed on this node.")
@@ -166,6 +175,12 @@ public struct ClusterNode: Sendable {
             guard licensing?.isSynced == false, swim.isJoined else { break }
             fresh = perform(licensing!.membershipSynced(now: now), output: &output, now: now)
             if fresh.isEmpty { break }
+        }
+        // Licensing's advert changed by itself (its verdict on this node's clock): announce it. The
+        // verdict is checked first: building the advert's bytes on every input would cost more.
+        if let trusted = licensing.map({ $0.clockProblem == nil }), trusted != announcedClockTrusted, !swim.isLeaving {
+            announcedClockTrusted = trusted
+            output.directives += swim.updateMetadata(licensing!.advert.metadata, now: now)
         }
         return output
     }

@@ -4,7 +4,7 @@ import SWIM
 extension LicensingNode {
     /// Is this node itself a possible authority?
     var selfEligible: Bool {
-        guard let terms, licenseValid, !duplicateMACs.contains(where: { $0.mac == mac }) else { return false }
+        guard let terms, licenseValid, clockProblem == nil, !duplicateMACs.contains(where: { $0.mac == mac }) else { return false }
         return terms.serverRank(of: mac) != nil
     }
 
@@ -15,7 +15,7 @@ extension LicensingNode {
         let own = advert
         var list: [NodeID] = selfEligible ? [id] : []
         for (node, view) in members where view.state == .alive || heardLately(view) {
-            guard let advert = view.advert, advert.licenseValid, advert.holdsVersionOfSameLicense(as: own),
+            guard let advert = view.advert, advert.licenseValid, advert.clockTrusted, advert.holdsVersionOfSameLicense(as: own),
                   terms.serverRank(of: advert.mac) != nil else { continue }
             list.append(node)
         }

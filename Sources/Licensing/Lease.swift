@@ -23,13 +23,13 @@ extension LicensingNode {
         self.term?.beatConfirmations = [id]
         self.term?.beatRenewed = false
         self.term?.nextBeatAt = now + settings.heartbeatInterval
-        if heartbeatNeedsConfirmation {
-            for server in eligibleServers() where server != id {
-                send(.heartbeat(term.epoch, beat: beat), to: server)
-            }
-        } else {
-            renewLeases(now: now)
+        // Every heartbeat goes to the other servers (their acks bring their clocks); under `majority`
+        // the leases wait for a quorum of them, under `available` they are renewed at once.
+        let time = wallTime(at: now) ?? 0
+        for server in eligibleServers() where server != id {
+            send(.heartbeat(term.epoch, beat: beat, time: time), to: server)
         }
+        if !heartbeatNeedsConfirmation { renewLeases(now: now) }
     }
 
     /// A quorum backs this authority: tell every holder (gossip), and renew our own lease.
@@ -38,7 +38,9 @@ extension LicensingNode {
         self.term?.beatRenewed = true
         self.term?.confirmedAt = now
         lastContact = now
-        outbox.append(.publish(LedgerPayloads.payload(epoch: term.epoch, authority: id, beat: term.beat), urgent: false))
+        let clocks = serverClocks(now: now)
+        outbox.append(.publish(LedgerPayloads.payload(epoch: term.epoch, authority: id, beat: term.beat, clocks: clocks), urgent: false))
+        if let clocks { learnServerClocks(clocks, now: now) }
     }
 
     /// Whether a quorum confirmed this authority recently enough for it to confirm existing grants
@@ -52,11 +54,12 @@ extension LicensingNode {
 
     mutating func handleHeartbeat(_ beatEpoch: Epoch, beat: UInt32, from sender: NodeID, now: Instant) {
         guard followAuthority(beatEpoch, from: sender, now: now) else { return }
-        send(.heartbeatAck(beatEpoch, beat: beat), to: sender)
+        send(.heartbeatAck(beatEpoch, beat: beat, time: wallTime(at: now) ?? 0), to: sender)
     }
 
-    mutating func handleHeartbeatAck(_ beatEpoch: Epoch, beat: UInt32, from server: NodeID, now: Instant) {
+    mutating func handleHeartbeatAck(_ beatEpoch: Epoch, beat: UInt32, time: Int64, from server: NodeID, now: Instant) {
         guard let term, term.epoch == beatEpoch, term.beat == beat else { return }
+        if time > 0 { self.term?.serverTimes[server] = (time, now) }
         self.term?.beatConfirmations.insert(server)
         if (self.term?.beatConfirmations.count ?? 0) >= quorum { renewLeases(now: now) }
     }

@@ -84,6 +84,15 @@ public struct Ledger: Hashable, Sendable {
 
 }
 
+/// What the authority last heard of the license servers' wall clocks (seconds since 1970, at the
+/// heartbeat): their median, and the latest. Every node compares its own clock with the median, and
+/// judges license validity by a clock never behind the latest.
+public struct ServerClocks: Hashable, Sendable {
+    public var median: Int64
+    public var latest: Int64
+    public init(median: Int64, latest: Int64) { self.median = median; self.latest = latest }
+}
+
 /// How the ledger and the epoch ride SWIM's application payloads: one payload per node's grant (a
 /// newer stamp is a newer version) and one for the current epoch, whose version also counts the
 /// authority's heartbeats (epoch in the high 32 bits, beat in the low), so each heartbeat is news that
@@ -99,21 +108,26 @@ public enum LedgerPayloads {
         return AppPayload(key: grantPrefix + grant.node.description, version: grant.stamp.rawValue, value: value)
     }
 
-    public static func payload(epoch: Epoch, authority: NodeID, beat: UInt32 = 0) -> AppPayload {
+    /// The epoch payload; a heartbeat's also carries the license servers' clocks (`ServerClocks`).
+    public static func payload(epoch: Epoch, authority: NodeID, beat: UInt32 = 0, clocks: ServerClocks? = nil) -> AppPayload {
         var value: [UInt8] = []
         appendUInt64(authority.rawValue, to: &value)
+        if let clocks {
+            appendUInt64(UInt64(bitPattern: clocks.median), to: &value)
+            appendUInt64(UInt64(bitPattern: clocks.latest), to: &value)
+        }
         return AppPayload(key: epochKey, version: UInt64(epoch.rawValue) << 32 | UInt64(beat), value: value)
     }
 
     public enum Decoded: Hashable, Sendable {
         case grant(Grant)
-        case epoch(Epoch, authority: NodeID, beat: UInt32)
+        case epoch(Epoch, authority: NodeID, beat: UInt32, clocks: ServerClocks?)
 
         /// The epoch it names (a grant's stamp's).
         public var epoch: Epoch {
             switch self {
             case .grant(let grant): grant.stamp.epoch
-            case .epoch(let epoch, _, _): epoch
+            case .epoch(let epoch, _, _, _): epoch
             }
         }
     }
@@ -121,9 +135,15 @@ public enum LedgerPayloads {
     /// Nil for payloads that are not the ledger's, or malformed ones (dropped, never trusted).
     public static func decode(_ payload: AppPayload) -> Decoded? {
         if payload.key == epochKey {
-            guard let authority = readUInt64(payload.value) else { return nil }
+            let words = stride(from: 0, to: payload.value.count, by: 8).map { Array(payload.value[$0..<min($0 + 8, payload.value.count)]) }
+            guard words.count == 1 || words.count == 3, let authority = readUInt64(words[0]) else { return nil }
+            var clocks: ServerClocks?
+            if words.count == 3 {
+                guard let median = readUInt64(words[1]), let latest = readUInt64(words[2]) else { return nil }
+                clocks = ServerClocks(median: Int64(bitPattern: median), latest: Int64(bitPattern: latest))
+            }
             return .epoch(Epoch(rawValue: UInt32(truncatingIfNeeded: payload.version >> 32)), authority: NodeID(authority),
-                          beat: UInt32(truncatingIfNeeded: payload.version))
+                          beat: UInt32(truncatingIfNeeded: payload.version), clocks: clocks)
         }
         guard payload.key.hasPrefix(grantPrefix),
               let node = NodeID(hex: String(payload.key.dropFirst(grantPrefix.count))),

@@ -17,6 +17,8 @@ public struct LicenseTerms: Hashable, Sendable {
     /// Validity window, in seconds since the Unix epoch (UTC).
     public var notBefore: Int64?
     public var expires: Int64
+    /// When the vendor issued it (0: unknown). No clock that reads earlier is right.
+    public var issued: Int64
     /// Who the license is for. Licenses of one licensee are versions of one another (a renewal): servers
     /// holding different versions keep serving during a rollout, under the authority's version.
     public private(set) var licensee: String
@@ -28,7 +30,8 @@ public struct LicenseTerms: Hashable, Sendable {
     public static let maximumServers = 255
 
     public init(id: String, maxCores: Int, hosts: Set<UInt64>, servers: Set<UInt64>, features: Set<String>,
-                notBefore: Int64? = nil, expires: Int64, licensee: String = "") {
+                notBefore: Int64? = nil, expires: Int64, licensee: String = "", issued: Int64 = 0) {
+        self.issued = issued
         self.licensee = licensee
         self.lineage = Self.lineage(of: licensee)
         self.id = id
@@ -80,6 +83,6 @@ extension LicenseTerms {
         self.init(id: license.id, maxCores: license.maxCores, hosts: Set(license.hosts.map(\.rawValue)),
                   servers: Set(license.servers.map(\.rawValue)), features: Set(license.features),
                   notBefore: license.notBefore?.secondsSince1970, expires: license.expires.secondsSince1970,
-                  licensee: license.licensee)
+                  licensee: license.licensee, issued: license.issued.secondsSince1970)
     }
 }

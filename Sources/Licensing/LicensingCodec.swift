@@ -8,6 +8,8 @@ public enum LicensingCodec {
     static let maximumParts = 4096
     /// The same bound as a license's limit and the local API's: a request the API accepts fits the wire.
     static let maximumCores = Int(Int32.max)
+    /// Seconds since 1970 up to the year 9999 (a license's range).
+    static let maximumTime = 253_402_300_799
     /// A ledger's total: every node at the limit, for as many nodes as a license can list.
     static let maximumCoresInUse = maximumCores * 4096
 
@@ -55,10 +57,10 @@ public enum LicensingCodec {
             w.byte(7); w.varint(UInt64(epoch.rawValue)); w.grant(grant)
         case .replicated(let epoch, let stamp):
             w.byte(8); w.varint(UInt64(epoch.rawValue)); w.u64(stamp.rawValue)
-        case .heartbeat(let epoch, let beat):
-            w.byte(9); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat))
-        case .heartbeatAck(let epoch, let beat):
-            w.byte(10); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat))
+        case .heartbeat(let epoch, let beat, let time):
+            w.byte(9); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat)); w.varint(UInt64(max(0, time)))
+        case .heartbeatAck(let epoch, let beat, let time):
+            w.byte(10); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat)); w.varint(UInt64(max(0, time)))
         }
         return w.bytes
     }
@@ -101,11 +103,11 @@ public enum LicensingCodec {
             guard let epoch = r.epoch(), let stamp = r.u64() else { return nil }
             return .replicated(epoch, Stamp(rawValue: stamp))
         case 9:
-            guard let epoch = r.epoch(), let beat = r.count(max: Int(UInt32.max)) else { return nil }
-            return .heartbeat(epoch, beat: UInt32(beat))
+            guard let epoch = r.epoch(), let beat = r.count(max: Int(UInt32.max)), let time = r.count(max: maximumTime) else { return nil }
+            return .heartbeat(epoch, beat: UInt32(beat), time: Int64(time))
         case 10:
-            guard let epoch = r.epoch(), let beat = r.count(max: Int(UInt32.max)) else { return nil }
-            return .heartbeatAck(epoch, beat: UInt32(beat))
+            guard let epoch = r.epoch(), let beat = r.count(max: Int(UInt32.max)), let time = r.count(max: maximumTime) else { return nil }
+            return .heartbeatAck(epoch, beat: UInt32(beat), time: Int64(time))
         default:
             return nil
         }

@@ -23,11 +23,12 @@ public enum LicensingMessage: Hashable, Sendable {
     /// The authority asks the servers to hold a grant (policy `majority`); each answers `replicated`.
     case replicate(Epoch, Grant)
     case replicated(Epoch, Stamp)
-    /// The authority asks the servers to confirm its epoch (policy `majority`), once per heartbeat; it
+    /// The authority asks the servers to confirm its epoch, once per heartbeat; under `majority` it
     /// renews the holders' leases (by gossip) only once a majority confirmed. A server that promised
-    /// a higher epoch answers `reject`, and the authority steps down.
-    case heartbeat(Epoch, beat: UInt32)
-    case heartbeatAck(Epoch, beat: UInt32)
+    /// a higher epoch answers `reject`, and the authority steps down. Both carry the sender's wall clock
+    /// (seconds since 1970), so that the servers' clocks are compared at every heartbeat.
+    case heartbeat(Epoch, beat: UInt32, time: Int64)
+    case heartbeatAck(Epoch, beat: UInt32, time: Int64)
 
     public enum Outcome: Hashable, Sendable {
         case granted(Grant)
@@ -54,7 +55,7 @@ public enum LicensingMessage: Hashable, Sendable {
             case .refused(.cpuLimitExhausted(_, _, _, let holders)): holders.map(\.stamp.epoch)
             case .refused, .notAuthority: []
             }
-        case .propose(let epoch), .heartbeat(let epoch, _), .heartbeatAck(let epoch, _): [epoch]
+        case .propose(let epoch), .heartbeat(let epoch, _, _), .heartbeatAck(let epoch, _, _): [epoch]
         case .promise(let epoch, _, _, let grants): [epoch] + grants.map(\.stamp.epoch)
         case .reject(let rejected, let promised): [rejected, promised]
         case .replicate(let epoch, let grant): [epoch, grant.stamp.epoch]

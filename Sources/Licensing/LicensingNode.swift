@@ -56,6 +56,13 @@ public struct LicensingNode: Sendable {
     public internal(set) var isSynced = false
     /// Received messages and payloads dropped before they changed anything, by reason.
     public internal(set) var rejections = LicensingRejections()
+    /// The latest wall time a previous life saved: no clock reading earlier is right.
+    public internal(set) var timeFloor: Int64 = 0
+    /// The license servers' clocks, relative to this node's, as the last heartbeat reported them.
+    public internal(set) var serverClockOffsets: ClockOffsets?
+    /// Why this node's clock cannot be trusted (it disagrees with the license servers', or reads
+    /// earlier than the license's issue date), or nil. Such a node may not act as authority.
+    public internal(set) var clockProblem: String?
 
     var members: [NodeID: MemberView] = [:]
     var promised = Epoch.none
@@ -83,6 +90,8 @@ public struct LicensingNode: Sendable {
     var outbox: [LicensingDirective] = []
     /// The time of the latest input (time is an argument; this remembers it for rules that age).
     var clock = Instant.zero
+    /// The wall clock as the driver last read it.
+    var wallReading: WallReading?
     /// When the last member held inactive but heard from stops counting as alive (see `heardWindow`).
     var heardFromInactiveUntil: Instant?
     /// Ledger holders that are no member this node knows of, since when (their cores are returned after
@@ -134,6 +143,8 @@ public struct LicensingNode: Sendable {
         var nextBeatAt: Instant
         /// When a quorum last confirmed this term (its promises, then each confirmed heartbeat).
         var confirmedAt: Instant
+        /// Each server's wall clock as its last heartbeat ack reported it, and when that arrived.
+        var serverTimes: [NodeID: (time: Int64, at: Instant)] = [:]
     }
 
     /// A ledger change waiting for a majority of the servers to hold it (policy `majority`).
@@ -180,7 +191,8 @@ public struct LicensingNode: Sendable {
 
     /// What this node advertises in its member metadata.
     public var advert: NodeAdvert {
-        NodeAdvert(mac: mac, licenseID: terms?.id ?? "", licenseValid: licenseValid, lineage: terms?.lineage ?? 0, life: life)
+        NodeAdvert(mac: mac, licenseID: terms?.id ?? "", licenseValid: licenseValid, lineage: terms?.lineage ?? 0, life: life,
+                   clockTrusted: clockProblem == nil)
     }
 
     public var policy: PartitionPolicy { settings.policy ?? terms?.defaultPolicy ?? .available }
@@ -265,11 +277,12 @@ public struct LicensingNode: Sendable {
                 if grant.node == id { ownLedgerEntryChanged(grant, now: now) }
                 ledgerGrew(by: grant, now: now)
             }
-        case .epoch(let newEpoch, let newAuthority, _)?:
+        case .epoch(let newEpoch, let newAuthority, _, let clocks)?:
             learnEpoch(newEpoch, authority: newAuthority, now: now)
             if newEpoch == epoch, newAuthority == authority {
-                // A heartbeat of the authority we follow renews this node's lease.
+                // A heartbeat of the authority we follow renews this node's lease, and says the time.
                 lastContact = now
+                if let clocks { learnServerClocks(clocks, now: now) }
             } else if newEpoch < highestEpochSeen, newAuthority != id, members[newAuthority]?.state == .alive {
                 // An authority below an epoch we know of (established while it was away: a restart, a
                 // partition under `available`). Its grants would lose to that epoch's stamps; tell it,
@@ -316,10 +329,10 @@ public struct LicensingNode: Sendable {
             handleReplicate(replicatedEpoch, grant, from: sender, now: now)
         case .replicated(let ackedEpoch, let stamp):
             handleReplicated(ackedEpoch, stamp, from: sender, now: now)
-        case .heartbeat(let beatEpoch, let beat):
+        case .heartbeat(let beatEpoch, let beat, _):
             handleHeartbeat(beatEpoch, beat: beat, from: sender, now: now)
-        case .heartbeatAck(let beatEpoch, let beat):
-            handleHeartbeatAck(beatEpoch, beat: beat, from: sender, now: now)
+        case .heartbeatAck(let beatEpoch, let beat, let time):
+            handleHeartbeatAck(beatEpoch, beat: beat, time: time, from: sender, now: now)
         }
         return finish(now: now)
     }
@@ -330,7 +343,8 @@ public struct LicensingNode: Sendable {
     /// is kept only to be confirmed again: a restarted node re-acquires before it validates.
     public var durableState: LicensingDurableState {
         LicensingDurableState(epoch: epoch, authority: authority, promised: promised,
-                              grants: ledger.grants.values.sorted { $0.node < $1.node }, ownGrant: ownGrant ?? heldForReclaim)
+                              grants: ledger.grants.values.sorted { $0.node < $1.node }, ownGrant: ownGrant ?? heldForReclaim,
+                              savedAt: timeFloor)
     }
 
     /// Restores what a previous life saved. Call before anything else.
@@ -341,6 +355,7 @@ public struct LicensingNode: Sendable {
         authority = state.authority == id ? nil : state.authority
         promised = max(promised, state.promised, state.epoch)
         heldForReclaim = state.ownGrant.flatMap { $0.node == id && $0.cores > 0 ? $0 : nil }
+        timeFloor = max(timeFloor, state.savedAt)
     }
 
     /// The membership layer finished its first full-state exchange (or this node started the cluster).
@@ -527,12 +542,15 @@ public struct LicensingDurableState: Hashable, Sendable {
     public var promised: Epoch
     public var grants: [Grant]
     public var ownGrant: Grant?
+    /// The wall time it was saved at (its data directory records it): the next life's time floor.
+    public var savedAt: Int64
 
-    public init(epoch: Epoch, authority: NodeID?, promised: Epoch, grants: [Grant], ownGrant: Grant?) {
+    public init(epoch: Epoch, authority: NodeID?, promised: Epoch, grants: [Grant], ownGrant: Grant?, savedAt: Int64 = 0) {
         self.epoch = epoch
         self.authority = authority
         self.promised = promised
         self.grants = grants
         self.ownGrant = ownGrant
+        self.savedAt = savedAt
     }
 }

@@ -32,6 +32,11 @@ public struct LicensingSettings: Hashable, Sendable {
     /// failure detection and gossip delays, which is the default (nil).
     public var leaseDuration: Duration?
 
+    /// A node whose clock differs from the license servers' median by more than this is reported,
+    /// may not act as authority, and judges license validity by the cluster's latest clock. Minutes
+    /// hide nothing a license period (days) could be cheated of, and tolerate an unsynchronised VM.
+    public var maximumClockSkew: Duration = .seconds(300)
+
     /// A refused node asks again this often (and at once when its ledger replica shows enough free
     /// cores), so that it holds its cores soon after another node releases them.
     public var refusedRetryInterval: Duration = .seconds(4)
@@ -50,6 +55,7 @@ public struct LicensingSettings: Hashable, Sendable {
         if requestTimeout <= .zero { throw SettingsError(field: "requestTimeout", problem: "must be positive") }
         if proposalTimeout <= .zero { throw SettingsError(field: "proposalTimeout", problem: "must be positive") }
         if retryInterval <= .zero { throw SettingsError(field: "retryInterval", problem: "must be positive") }
+        if maximumClockSkew <= .zero { throw SettingsError(field: "maximumClockSkew", problem: "must be positive") }
         if refusedRetryInterval <= .zero { throw SettingsError(field: "refusedRetryInterval", problem: "must be positive") }
         if deadGracePeriod <= .zero { throw SettingsError(field: "deadGracePeriod", problem: "must be positive") }
         if lease <= .zero { throw SettingsError(field: "leaseDuration", problem: "must be positive") }

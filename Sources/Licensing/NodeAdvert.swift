@@ -14,8 +14,12 @@ public struct NodeAdvert: Hashable, Sendable {
     /// The node's life (its boot number): its licensing requests name it, and the authority applies
     /// only those of the life the advert announces (0: unknown, as in adverts of format 1).
     public var life: UInt64
+    /// The node's clock agrees with the license servers' (see `LicensingNode.clockProblem`); a node
+    /// that says otherwise may not act as authority.
+    public var clockTrusted: Bool
 
-    public init(mac: UInt64, licenseID: String, licenseValid: Bool, lineage: UInt64 = 0, life: UInt64 = 0) {
+    public init(mac: UInt64, licenseID: String, licenseValid: Bool, lineage: UInt64 = 0, life: UInt64 = 0, clockTrusted: Bool = true) {
+        self.clockTrusted = clockTrusted
         self.mac = mac
         self.licenseID = licenseID
         self.licenseValid = licenseValid
@@ -31,11 +35,11 @@ public struct NodeAdvert: Hashable, Sendable {
         licenseID == other.licenseID || (lineage != 0 && lineage == other.lineage)
     }
 
-    /// version (1), flags (1: bit 0 = licence valid), MAC (6, big-endian), id length (1), id (UTF-8),
+    /// version (1), flags (1: bit 0 = licence valid, bit 1 = clock not trusted), MAC (6, big-endian), id length (1), id (UTF-8),
     /// then in format 2 only: lineage (8, big-endian) and life (8, big-endian).
     public var metadata: [UInt8] {
         let id = Array(licenseID.utf8.prefix(Self.maximumLicenseIDLength))
-        var bytes: [UInt8] = [Self.formatVersion, licenseValid ? 1 : 0]
+        var bytes: [UInt8] = [Self.formatVersion, (licenseValid ? 1 : 0) | (clockTrusted ? 0 : 2)]
         for shift in stride(from: 40, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: mac >> UInt64(shift))) }
         bytes.append(UInt8(id.count))
         bytes += id
@@ -58,7 +62,7 @@ public struct NodeAdvert: Hashable, Sendable {
         func word(at offset: Int) -> UInt64 { bytes[offset..<offset + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
         let lineage = trailer > 0 ? word(at: 9 + length) : 0
         let life = trailer > 0 ? word(at: 17 + length) : 0
-        self.init(mac: mac, licenseID: id, licenseValid: bytes[1] & 1 == 1, lineage: lineage, life: life)
+        self.init(mac: mac, licenseID: id, licenseValid: bytes[1] & 1 == 1, lineage: lineage, life: life, clockTrusted: bytes[1] & 2 == 0)
     }
 }
 

@@ -3,7 +3,9 @@ import SWIM
 /// Local license checks, and why this node or the cluster cannot serve, in words an operator can act on.
 extension LicensingNode {
     /// Whether this node may serve now (log a user in, run a batch), answered from the local state only.
-    public func validate(feature: String? = nil, unixTime: Int64) -> LicenseCheck {
+    public func validate(feature: String? = nil, unixTime localTime: Int64) -> LicenseCheck {
+        // Judged by a clock a rollback cannot fool (see Clock.swift).
+        let unixTime = trustedTime(localTime)
         guard let terms else {
             return .denied("No license is installed on this node. Fix: install the license file and restart or reload the agent (SIGHUP).")
         }
@@ -14,7 +16,9 @@ extension LicensingNode {
             return .denied("License \(terms.id) is not valid before \(formatUnixDate(notBefore)). Fix: check the system clock, or wait until then.")
         }
         if unixTime >= terms.expires {
-            return .denied("License \(terms.id) expired on \(formatUnixDate(terms.expires)). Fix: install a renewed license.")
+            let clock = unixTime > localTime + Int64(settings.maximumClockSkew.seconds)
+                ? " (by the license servers' clock or this node's saved history; this node's own clock reads \(formatUnixDate(localTime)))" : ""
+            return .denied("License \(terms.id) expired on \(formatUnixDate(terms.expires))\(clock). Fix: install a renewed license.")
         }
         if let feature, !terms.features.contains(feature) {
             let list = terms.features.sorted().joined(separator: ", ")
@@ -70,6 +74,10 @@ extension LicensingNode {
         if !mismatch.isEmpty {
             return "license servers hold licenses of different customers (\(mismatch.map(\.description).joined(separator: "; "))); "
                 + "nobody acts as authority until every license server has this cluster's license. Fix: install the same license on every license server and reload them (SIGHUP)."
+        }
+        if let clockProblem {
+            return "\(clockProblem); this node may not act as authority, and judges license validity by the latest clock it knows. "
+                + "Fix: set this host's clock right (NTP)."
         }
         if let conflict = duplicateMACs.first(where: { terms.serverRank(of: $0.mac) != nil || $0.nodes.contains(id) }) {
             return "\(conflict); a MAC identifies one host, and none of them may act as authority while it is disputed. "

@@ -19,6 +19,9 @@ public struct LicensingScenario: Hashable, Sendable {
     public var clientInterval: Duration = .milliseconds(100)
     /// Every live node validates this often; a node that held cores and is denied is a failed validation.
     public var validationInterval: Duration = .milliseconds(100)
+    /// Nodes whose wall clock is off by this much (positive: ahead), for clock scenarios.
+    public var clockSkews: [Int: Duration] = [:]
+
     /// Restarted nodes get back the licensing state their previous life kept (as the agent's data
     /// directory does). Without it, a majority of servers restarting together loses the ledger.
     public var persistentState = true

@@ -34,6 +34,7 @@ struct LicensingTracker {
     var livenessViolationCount = 0
     /// The clients' requests in flight (by ID: which node, since when), and the longest wait for an answer.
     var clientRequests: [RequestID: (node: Int, since: Instant)] = [:]
+    var nextWallReading = Instant.zero
     var longestClientWait = Duration.zero
 
     init(nodeCount: Int) {
@@ -84,11 +85,18 @@ extension Simulator {
         return NodeAdvert(mac: LicensingScenario.mac(of: node), licenseID: terms.id, licenseValid: true, lineage: terms.lineage, life: 1).metadata
     }
 
-    /// A node started: it asks for its cores (the agent does so when it starts).
+    /// A node's wall clock: the run's date plus virtual time, plus the node's skew.
+    func wallClock(of node: Int) -> Int64 {
+        let skew = scenario.licensing?.clockSkews[node].map { Int64($0.seconds.rounded()) } ?? 0
+        return LicensingScenario.unixEpochOfRun + Int64(now.seconds.rounded(.down)) + skew
+    }
+
+    /// A node started: it reads its wall clock and asks for its cores (the agent does so when it starts).
     func licensingLifeStarted(_ node: Int) {
         guard scenario.licensing != nil else { return }
         tracker.held[node] = 0
         tracker.everHeld[node] = false
+        if let output = instances[node]?.observeWallClock(unixSeconds: wallClock(of: node), now: now) { apply(output, of: node) }
         if let output = instances[node]?.acquire(now: now).1 {
             apply(output, of: node)
             scheduleTick(node)
@@ -104,7 +112,11 @@ extension Simulator {
         }
         tracker.liveHeld -= tracker.held[node]
         tracker.held[node] = 0
-        tracker.durable[node] = instances[node]?.licensing?.durableState
+        tracker.durable[node] = instances[node]?.licensing.map { licensing in
+            var state = licensing.durableState
+            state.savedAt = wallClock(of: node)   // what the data directory records with it
+            return state
+        }
         // A request dies with its node's life: nobody waits for it any more.
         tracker.clientRequests = tracker.clientRequests.filter { $0.value.node != node }
     }
@@ -240,9 +252,15 @@ extension Simulator {
             apply(output, of: client)
             scheduleTick(client)
         }
-        let unixTime = LicensingScenario.unixEpochOfRun + Int64(now.seconds)
+        // Wall clocks are read once a second, as the agent reads its own.
+        let readClocks = now >= tracker.nextWallReading
+        if readClocks { tracker.nextWallReading = now + .seconds(1) }
         for node in liveNodes {
-            guard let check = instances[node]?.validate(feature: "batch", unixTime: unixTime) else { continue }
+            if readClocks, let output = instances[node]?.observeWallClock(unixSeconds: wallClock(of: node), now: now) {
+                apply(output, of: node)
+                scheduleTick(node)
+            }
+            guard let check = instances[node]?.validate(feature: "batch", unixTime: wallClock(of: node)) else { continue }
             tracker.validations += 1
             if !check.isAllowed, tracker.everHeld[node], !tracker.partitionSeen { tracker.failedValidations += 1 }
         }

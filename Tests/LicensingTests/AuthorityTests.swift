@@ -217,7 +217,11 @@ import SWIM
         let grant = Grant(node: NodeID(0xBEEF), cores: 12, stamp: Stamp(epoch: Epoch(round: 3, serverRank: 1), sequence: 7))
         #expect(LedgerPayloads.decode(LedgerPayloads.payload(for: grant)) == .grant(grant))
         let epochPayload = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77)
-        #expect(LedgerPayloads.decode(epochPayload) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77))
+        #expect(LedgerPayloads.decode(epochPayload) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77, clocks: nil))
+        let withClocks = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77,
+                                                clocks: ServerClocks(median: 1_800_000_000, latest: 1_800_000_060))
+        #expect(LedgerPayloads.decode(withClocks) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77,
+                                                             clocks: ServerClocks(median: 1_800_000_000, latest: 1_800_000_060)))
         let nextBeat = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 78)
         let nextEpoch = LedgerPayloads.payload(epoch: Epoch(round: 5, serverRank: 0), authority: NodeID(9), beat: 0)
         #expect(epochPayload.version < nextBeat.version && nextBeat.version < nextEpoch.version, "every heartbeat is news; a new epoch beats them all")

@@ -152,3 +152,64 @@ import SWIM
         for n: UInt64 in 2...5 { #expect(h.validates(n)) }
     }
 }
+
+/// Finding 6: clocks. Servers started 200 days behind formed a majority and validated an expired
+/// license; a node 400 days behind the license's issue date served and stayed authority.
+@Suite struct ClockTests {
+    static let expires: Int64 = 1_900_000_000
+    static let issued: Int64 = 1_800_000_000
+
+    static func terms() -> LicenseTerms {
+        LicenseTerms(id: "LIC-CLOCK", maxCores: 8, hosts: [0xA1, 0xA2, 0xA3, 0xA4], servers: [0xA1, 0xA2, 0xA3], features: ["batch"],
+                     expires: expires, licensee: "Clock Test", issued: issued)
+    }
+
+    /// Every node reads its own wall clock: `offsets[n]` seconds from `base`.
+    static func readClocks(_ h: inout LicensingHarness, base: Int64, offsets: [UInt64: Int64]) {
+        for n: UInt64 in 1...4 {
+            h.handle(h.nodes[NodeID(n)]!.observeWallClock(unixSeconds: base + (offsets[n] ?? 0), now: h.now), from: NodeID(n))
+        }
+        h.settle()
+    }
+
+    @Test func twoServersBehindCannotMakeAnExpiredLicenseCount() {
+        var h = LicensingHarness(count: 4, servers: 3, maxCores: 8, policy: .majority, requestedCores: 2) { _ in Self.terms() }
+        let day: Int64 = 86_400
+        let now = Self.expires + day                       // the license expired yesterday
+        let behind: [UInt64: Int64] = [1: -200 * day, 2: -200 * day]
+        Self.readClocks(&h, base: now, offsets: behind)
+        h.refreshViews()
+        for n: UInt64 in 1...4 { h.acquire(n) }
+        h.advance(by: .seconds(7))                          // heartbeats carry the servers' clocks
+        Self.readClocks(&h, base: now + 7, offsets: behind)
+        #expect(h.authorities() == [NodeID(1)], "the two behind are the majority's median: they may serve")
+        for n: UInt64 in [1, 2] {
+            let check = h.node(n).validate(feature: "batch", unixTime: now + 7 + behind[n]!)
+            #expect(!check.isAllowed && check.message.contains("expired"), "node \(n): \(check.message)")
+        }
+        #expect(h.node(3).clockProblem?.contains("ahead of the license servers' median") == true,
+                "the disagreement is reported: \(h.node(3).clockProblem ?? "none")")
+        #expect(!h.node(4).validate(feature: "batch", unixTime: now + 7).isAllowed)
+    }
+
+    @Test func aClockBeforeTheIssueDateIsReportedAndNeverAuthority() {
+        var h = LicensingHarness(count: 4, servers: 3, maxCores: 8, policy: .majority, requestedCores: 2) { _ in Self.terms() }
+        let right = Self.issued + 86_400
+        Self.readClocks(&h, base: right, offsets: [1: -400 * 86_400])
+        h.refreshViews()
+        h.advance(by: .seconds(2))
+        #expect(h.node(1).clockProblem?.contains("before license LIC-CLOCK was issued") == true)
+        #expect(!h.node(1).advert.clockTrusted)
+        #expect(h.authorities() == [NodeID(2)], "the lowest server with a clock it can trust")
+        #expect(h.node(1).serviceProblem(now: h.now)?.contains("Fix: set this host's clock right") == true)
+        // Its own validations are judged from the issue date on, never earlier.
+        #expect(h.node(1).trustedTime(right - 400 * 86_400) >= Self.issued)
+    }
+
+    @Test func aRestartedNodeNeverJudgesBeforeTheTimeItSaved() throws {
+        var node = try LicensingNode(id: NodeID(1), mac: 0xA1, terms: Self.terms(), licenseValid: true)
+        node.restore(LicensingDurableState(epoch: .none, authority: nil, promised: .none, grants: [], ownGrant: nil, savedAt: Self.expires + 10))
+        #expect(node.trustedTime(Self.expires - 100 * 86_400) == Self.expires + 10)
+        #expect(node.validate(unixTime: Self.expires - 100 * 86_400).message.contains("expired"))
+    }
+}

@@ -205,7 +205,7 @@ extension TransportTests.LicensedPaths {
         client.start()
         var sawMix = false
         for (step, server) in [2, 1, 0].enumerated() {
-            try cluster.writeLicense(for: server, maxCores: 8, id: "RENEWED-2027", issued: 1_800_000_000)
+            try cluster.writeLicense(for: server, maxCores: 8, id: "RENEWED-2027", issued: 1_760_000_000)
             cluster.child(server).signal(SIGHUP)
             if step == 0 {
                 sawMix = await ProcessCluster.secondsUntil(10) {
@@ -217,7 +217,7 @@ extension TransportTests.LicensedPaths {
             }
             try await Task.sleep(for: .seconds(1))
         }
-        try cluster.writeLicense(for: 3, maxCores: 8, id: "RENEWED-2027", issued: 1_800_000_000)
+        try cluster.writeLicense(for: 3, maxCores: 8, id: "RENEWED-2027", issued: 1_760_000_000)
         cluster.child(3).signal(SIGHUP)
         let allBack = await ProcessCluster.secondsUntil(15) {
             (0..<4).allSatisfy { index in

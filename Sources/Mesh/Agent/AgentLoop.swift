@@ -64,6 +64,7 @@ final class AgentLoop {
     private var destinations: [Address: SocketAddress] = [:]
     private var now: Instant
     private var eventCount = 0
+    private var nextWallReading = Instant.zero
     private var publishedStamp: ViewStamp?
 
     /// What changes whenever the membership view does; the view is republished only then.
@@ -102,6 +103,7 @@ final class AgentLoop {
         poller.register(sockets.listener, token: Self.listenerToken)
         now = MonotonicClock.now()
         licensing?.started(node)
+        runTimers()   // the first wall clock reading, before anything is validated
         if licensing?.acquireOnStart == true { carryOut(node.acquire(now: now).1) }
         publishState()
         while !stopRequested {
@@ -132,6 +134,11 @@ final class AgentLoop {
     }
 
     private func runTimers() {
+        if licensing != nil, now >= nextWallReading {
+            // Licensing judges license validity by a clock checked against the servers' (Clock.swift).
+            nextWallReading = now + .seconds(1)
+            carryOut(node.observeWallClock(unixSeconds: Int64(WallClock.secondsSinceEpoch()), now: now))
+        }
         if now >= node.nextDeadline { carryOut(node.tick(now: now)) }
         if let paused = listenerPausedUntil, now >= paused {
             listenerPausedUntil = nil

@@ -46,7 +46,8 @@ final class DurableStateStore: Sendable {
         guard snapshot != nil || ownGrant != nil else { return (nil, notices) }
         let state = LicensingDurableState(
             epoch: snapshot?.epoch ?? .none, authority: snapshot?.authority, promised: snapshot?.promised ?? .none,
-            grants: snapshot.map { $0.ledger.grants.values.sorted { $0.node < $1.node } } ?? [], ownGrant: ownGrant)
+            grants: snapshot.map { $0.ledger.grants.values.sorted { $0.node < $1.node } } ?? [], ownGrant: ownGrant,
+            savedAt: snapshot?.savedAt ?? 0)
         return (state, notices)
     }
 

@@ -29,6 +29,8 @@ final class LicensingRuntime {
         var lossReason: String?
         var pendingRequest: RequestID?
         var ledger: Stamp
+        var serverClocks: ClockOffsets?
+        var clockProblem: String?
     }
 
     init(shared: LicensedShared, store: DurableStateStore?, log: AgentLog, acquireOnStart: Bool) {
@@ -111,7 +113,8 @@ final class LicensingRuntime {
         let stamp = ValidationStamp(terms: licensing.terms, licenseValid: licensing.licenseValid, ownGrant: licensing.ownGrant,
                                     desiredCores: licensing.desiredCores, lastRefusal: licensing.lastRefusal,
                                     lossReason: licensing.lossReason, pendingRequest: licensing.pendingRequestID,
-                                    ledger: licensing.ledger.newestStamp)
+                                    ledger: licensing.ledger.newestStamp, serverClocks: licensing.serverClockOffsets,
+                                    clockProblem: licensing.clockProblem)
         guard stamp != publishedValidation else { return }
         publishedValidation = stamp
         shared.validation.withLock { $0 = licensing }
