@@ -11,6 +11,7 @@ public enum CatalogueBenchmark {
     public struct Results: Codable, Sendable {
         public var benchmark = "catalogue"
         public var date: String
+        public var hostile: Bool
         public var seedsPerScenario: Int
         public var firstSeed: UInt64
         public var scenarios: [ScenarioRow]
@@ -32,7 +33,7 @@ public enum CatalogueBenchmark {
     }
 
     public static func run(seeds: Int, firstSeed: UInt64 = 1, only: [ScenarioCatalogue.Kind] = ScenarioCatalogue.Kind.allCases,
-                           resultsDirectory: String?, print log: @escaping @Sendable (String) -> Void) throws -> Results {
+                           hostile: Bool = false, resultsDirectory: String?, print log: @escaping @Sendable (String) -> Void) throws -> Results {
         let started = Date()
         let kinds = only
         // One job per (scenario, seed), shared out over the cores; each result goes into its own slot.
@@ -42,7 +43,7 @@ public enum CatalogueBenchmark {
             var index = worker
             while index < jobs.count {
                 let (kind, seed) = jobs[index]
-                slots.set(index, Result { () throws(ScenarioError) in try ScenarioCatalogue.run(kind, seed: seed) })
+                slots.set(index, Result { () throws(ScenarioError) in try ScenarioCatalogue.run(kind, seed: seed, hostile: hostile) })
                 index += ProcessInfo.processInfo.activeProcessorCount
             }
         }
@@ -79,12 +80,13 @@ public enum CatalogueBenchmark {
         }
         for failure in failures.prefix(50) { log(failure) }
         if failures.count > 50 { log("... and \(failures.count - 50) more failing runs") }
-        let results = Results(date: ISO8601DateFormatter().string(from: Date()), seedsPerScenario: seeds, firstSeed: firstSeed,
+        let results = Results(date: ISO8601DateFormatter().string(from: Date()), hostile: hostile, seedsPerScenario: seeds, firstSeed: firstSeed,
                               scenarios: rows, runs: jobs.count, failedRuns: failures.count, failures: failures,
                               wallSeconds: Date().timeIntervalSince(started))
         log("\(results.runs) runs, \(results.failedRuns) failed, in \(formatSeconds(results.wallSeconds))")
         if let resultsDirectory {
-            let path = try BenchmarkResults.write(results, name: "bench-catalogue.json", directory: resultsDirectory)
+            let path = try BenchmarkResults.write(results, name: hostile ? "bench-catalogue-hostile.json" : "bench-catalogue.json",
+                                                  directory: resultsDirectory)
             log("wrote \(path)")
         }
         return results

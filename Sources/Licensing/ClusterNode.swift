@@ -73,7 +73,15 @@ public struct ClusterNode: Sendable {
     /// Handles one message; `channel` says whether it came over a stream (then its answer is a
     /// `replyOnStream` directive) or as a datagram.
     public mutating func receive(_ message: Message, from: Address, over channel: Channel = .datagram, now: Instant) -> Output {
-        drive(now: now) { $0.receive(message, from: from, over: channel, now: now) }
+        var message = message
+        var rejected = 0
+        if let licensing {
+            // Ledger payloads licensing would refuse are dropped before SWIM stores them: a forged
+            // version there would shadow every later, genuine one.
+            rejected = message.removePayloads { !licensing.accepts($0) }
+            if rejected > 0 { self.licensing!.rejections.implausible += rejected }
+        }
+        return drive(now: now) { $0.receive(message, from: from, over: channel, now: now) }
     }
 
     /// Leaves gracefully: licensing gives up its grant and role first, then SWIM announces the departure.

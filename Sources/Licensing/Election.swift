@@ -4,7 +4,7 @@ import SWIM
 extension LicensingNode {
     /// Is this node itself a possible authority?
     var selfEligible: Bool {
-        guard let terms, licenseValid, clockProblem == nil, !duplicateMACs.contains(where: { $0.mac == mac }) else { return false }
+        guard let terms, licenseValid, clockProblem == nil, !isLeaving, !duplicateMACs.contains(where: { $0.mac == mac }) else { return false }
         return terms.serverRank(of: mac) != nil
     }
 
@@ -197,7 +197,9 @@ extension LicensingNode {
     }
 
     mutating func handlePropose(_ proposed: Epoch, from candidate: NodeID, now: Instant) {
+        guard !isLeaving else { return }   // a departing server's promise would count towards a quorum that loses it
         if proposed > promised {
+            noteHeard(from: candidate, now: now)
             promised = proposed
             promisedTo = candidate
             if let term { stepDown(from: term.epoch, newer: proposed, now: now) }
@@ -222,6 +224,7 @@ extension LicensingNode {
 
     mutating func handlePromise(_ promisedEpoch: Epoch, part: Int, of total: Int, grants: [Grant], from server: NodeID, now: Instant) {
         guard candidacy?.epoch == promisedEpoch else { return }
+        noteHeard(from: server, now: now)
         var parts = candidacy?.promises[server] ?? PromiseParts(total: total)
         guard parts.total == total else { return }
         parts.parts[part] = grants

@@ -85,7 +85,10 @@ extension LicensingNode {
     mutating func isCurrent(_ node: NodeID, life: UInt64, basis: Stamp, requestID: UInt64, now: Instant) -> Bool {
         let currentLife = node == id ? self.life : members[node]?.advert?.life
         let current = ledger.grants[node]
-        guard life != currentLife || basis != (current?.stamp ?? .zero) else { return true }
+        guard life != currentLife || basis != (current?.stamp ?? .zero) else {
+            noteHeard(from: node, now: now)
+            return true
+        }
         rejections.stale += 1
         if life == currentLife { deliverAnswer(to: node, requestID, .stale(current: current), now: now) }
         return false
@@ -165,6 +168,7 @@ extension LicensingNode {
 
     mutating func handleReplicated(_ ackedEpoch: Epoch, _ stamp: Stamp, from server: NodeID, now: Instant) {
         guard term?.epoch == ackedEpoch, var change = term?.pending[stamp] else { return }
+        noteHeard(from: server, now: now)
         change.acks.insert(server)
         if change.acks.count >= quorum {
             term?.pending[stamp] = nil
@@ -253,7 +257,10 @@ extension LicensingNode {
             return mayReclaimDead ? strangerSince[node].map { $0 + settings.deadGracePeriod } : nil
         }
         guard !view.state.isActive, let inactiveSince = view.inactiveSince else { return nil }
-        if view.state == .left { return inactiveSince }
+        // A node that left gave its cores back itself (`leaving`); if that release was lost, they come
+        // back one heartbeat later: soon, but not at the very word of a departure a key holder could
+        // forge (the node refutes it within a protocol period or two).
+        if view.state == .left { return inactiveSince + settings.heartbeatInterval }
         // Held dead, but heard from since: the grace period counts from the last word.
         let since = max(inactiveSince, view.heardAt ?? inactiveSince)
         return mayReclaimDead ? since + settings.deadGracePeriod : nil
@@ -299,7 +306,12 @@ extension LicensingNode {
         var total = ledger.total()
         guard total > terms.maxCores else { return }
         emit(.ledgerOverLimit(total: total, limit: terms.maxCores), now: now)
-        for grant in ledger.holders.sorted(by: { $0.stamp > $1.stamp }) where total > terms.maxCores {
+        // Grants of nodes that are no member first (forged), then the newest.
+        let order = ledger.holders.sorted { a, b in
+            let strangerA = members[a.node] == nil && a.node != id, strangerB = members[b.node] == nil && b.node != id
+            return strangerA != strangerB ? strangerA : a.stamp > b.stamp
+        }
+        for grant in order where total > terms.maxCores {
             guard self.term?.pending.values.contains(where: { $0.grant.node == grant.node }) == false,
                   let stamp = nextStamp(now: now) else { continue }
             total -= grant.cores

@@ -59,6 +59,7 @@ extension LicensingNode {
 
     mutating func handleHeartbeatAck(_ beatEpoch: Epoch, beat: UInt32, time: Int64, from server: NodeID, now: Instant) {
         guard let term, term.epoch == beatEpoch, term.beat == beat else { return }
+        noteHeard(from: server, now: now)
         if time > 0 { self.term?.serverTimes[server] = (time, now) }
         self.term?.beatConfirmations.insert(server)
         if (self.term?.beatConfirmations.count ?? 0) >= quorum { renewLeases(now: now) }

@@ -63,6 +63,9 @@ public struct LicensingNode: Sendable {
     /// Why this node's clock cannot be trusted (it disagrees with the license servers', or reads
     /// earlier than the license's issue date), or nil. Such a node may not act as authority.
     public internal(set) var clockProblem: String?
+    /// This node is leaving the cluster: it takes no part in elections any more (during the linger it
+    /// still answers pings, and must not be elected by them).
+    public internal(set) var isLeaving = false
 
     var members: [NodeID: MemberView] = [:]
     var promised = Epoch.none
@@ -263,6 +266,14 @@ public struct LicensingNode: Sendable {
         return finish(now: now)
     }
 
+    /// Whether a payload may be stored and passed on: anything not the ledger's, and ledger payloads
+    /// naming a plausible epoch.
+    public func accepts(_ payload: AppPayload) -> Bool {
+        guard payload.key.hasPrefix("lm.") else { return true }
+        guard let decoded = LedgerPayloads.decode(payload) else { return false }
+        return isPlausible(decoded.epoch)
+    }
+
     /// A ledger payload arrived through SWIM (gossip or push-pull).
     public mutating func receivePayload(_ payload: AppPayload, now: Instant) -> [LicensingDirective] {
         clock = max(clock, now)
@@ -310,8 +321,6 @@ public struct LicensingNode: Sendable {
             rejections.notFromMember += 1
             return flush()
         }
-        members[sender]?.heardAt = now
-        if let view = members[sender], heardLately(view) { noteHeardFromInactive(until: now + heardWindow) }
         switch message {
         case .acquire(let requestID, let life, let basis, let cores, let senderMAC, let held):
             handleAcquire(from: sender, requestID: requestID, life: life, basis: basis, cores: cores, mac: senderMAC, held: held, now: now)
@@ -439,10 +448,21 @@ public struct LicensingNode: Sendable {
     /// (the authority returns the cores when it hears of the departure) and stops acting as authority.
     public mutating func leaving(now: Instant) -> [LicensingDirective] {
         clock = max(clock, now)
+        isLeaving = true
         if let pending = request { settle(pending.id, .abandoned("this node is leaving the cluster"), now: now) }
         request = nil
         desiredCores = 0
         nextAttemptAt = nil
+        // Give the cores back on the way out (nobody waits for the answer): they are free at once, and
+        // the authority need not trust a departure it hears of before returning them.
+        if let held = ledger.grants[id], held.cores > 0 {
+            let release = LicensingMessage.release(requestID: takeRequestID().rawValue, life: life, basis: held.stamp)
+            if isAuthority {
+                receiveLocally(release, now: now)
+            } else if let current = authority, members[current]?.state == .alive {
+                send(release, to: current)
+            }
+        }
         if let term { stepDown(from: term.epoch, newer: term.epoch, now: now) }
         candidacy = nil
         if ownGrant != nil {
@@ -463,6 +483,15 @@ public struct LicensingNode: Sendable {
         reconsider(now: now)
         if term != nil { enforceLimit(now: now) }
         return finish(now: now)
+    }
+
+    /// `sender` proved it is alive now: it sent something only a live node could (a proposal of a new
+    /// epoch, an answer to a request or a heartbeat of ours, a request on its current entry). Anything
+    /// a replayer could re-send proves nothing and is not noted.
+    mutating func noteHeard(from sender: NodeID, now: Instant) {
+        guard sender != id else { return }
+        members[sender]?.heardAt = now
+        if let view = members[sender], heardLately(view) { noteHeardFromInactive(until: now + heardWindow) }
     }
 
     /// A member held inactive counts as alive until `until` (it was heard from): reconsider then.

@@ -107,6 +107,7 @@ extension LicensingNode {
 
     mutating func handleReply(requestID: UInt64, outcome: LicensingMessage.Outcome, from sender: NodeID, now: Instant) {
         guard let pending = request, pending.id.rawValue == requestID else { return }
+        noteHeard(from: sender, now: now)
         switch outcome {
         case .granted(let grant):
             request = nil

@@ -33,14 +33,17 @@ public struct Member: Hashable, Sendable, CustomStringConvertible {
     /// more) can never overflow, and no update can push a member to where it could not refute.
     ///
     /// - `maximumIncarnation`: no incarnation at or above it is ever accepted (2^62).
-    /// - `maximumIncarnationJump`: an update about a known member (or this node) at most this far
-    ///   above the incarnation held for it (2^24: sixteen million refutations of a life we missed).
-    /// - `maximumFirstIncarnation`: the first update about a member never heard of (2^32).
+    /// - `maximumFreeIncarnation`: below it, any incarnation is accepted, about any member (2^61):
+    ///   a member first heard of, or a node's own previous life, may be anywhere down there.
+    /// - `maximumIncarnationJump`: above it, an update must be at most this far above the incarnation
+    ///   held for its member (2^24).
     ///
-    /// A key holder pushing a member up therefore needs 2^38 accepted forgeries to reach the ceiling.
+    /// The rules are the same for a member's own incarnation as for others', so whatever the others
+    /// accept about a member, the member accepts about itself too and refutes. A key holder pushing a
+    /// member up reaches the free bound with one forgery and needs 2^37 more to reach the ceiling.
     public static let maximumIncarnation: UInt64 = 1 << 62
+    public static let maximumFreeIncarnation: UInt64 = 1 << 61
     public static let maximumIncarnationJump: UInt64 = 1 << 24
-    public static let maximumFirstIncarnation: UInt64 = 1 << 32
 
     public var id: NodeID
     public var address: Address

@@ -49,9 +49,8 @@ extension SWIMInstance {
     /// Whether an incarnation about a member could be real (see `Member.maximumIncarnation`).
     func isPlausible(_ incarnation: UInt64, about id: NodeID) -> Bool {
         guard incarnation < Member.maximumIncarnation else { return false }
-        guard let known = id == myself.id ? myself.incarnation : table[id]?.member.incarnation else {
-            return incarnation <= Member.maximumFirstIncarnation
-        }
+        if incarnation < Member.maximumFreeIncarnation { return true }
+        guard let known = id == myself.id ? myself.incarnation : table[id]?.member.incarnation else { return false }
         return incarnation - min(incarnation, known) <= Member.maximumIncarnationJump
     }
 

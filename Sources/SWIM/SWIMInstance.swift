@@ -445,6 +445,28 @@ public struct SWIMInstance: Sendable {
 }
 
 extension Message {
+    /// Drops the application payloads (piggybacked, or in a full state) that `keep` refuses; returns
+    /// how many. The application's own check, made before SWIM stores a version it would then hold
+    /// against every later, genuine one.
+    public mutating func removePayloads(where reject: (AppPayload) -> Bool) -> Int {
+        switch self {
+        case .pushPullRequest(var state), .pushPullResponse(var state):
+            let before = state.payloads.count
+            state.payloads.removeAll(where: reject)
+            let removed = before - state.payloads.count
+            guard removed > 0 else { return 0 }
+            self = if case .pushPullRequest = self { .pushPullRequest(state) } else { .pushPullResponse(state) }
+            return removed
+        default:
+            var updates = piggyback
+            let before = updates.count
+            updates.removeAll { if case .payload(let payload) = $0 { reject(payload) } else { false } }
+            guard updates.count < before else { return 0 }
+            setPiggyback(updates)
+            return before - updates.count
+        }
+    }
+
     mutating func setPiggyback(_ updates: [Gossip]) {
         switch self {
         case .ping(var m): m.piggyback = updates; self = .ping(m)

@@ -82,6 +82,8 @@ public struct LicensingReport: Hashable, Sendable, Codable {
     public var reactionLimitHits: Int
     /// What was violated, and when (the first 50).
     public var violations: [String]
+    /// Replays and forgeries the adversary made (0 without one).
+    public var adversaryMoves: Int
     /// The longest a client's acquire waited for its answer, in seconds (one still unanswered at the end
     /// counts until then; one whose node crashed does not count).
     public var longestClientWait: Double

@@ -31,6 +31,8 @@ public struct Scenario: Hashable, Sendable {
     public var metadata: [UInt8] = []
     /// A license, and clients using it: the licensing layer runs on every node.
     public var licensing: LicensingScenario?
+    /// A hostile network for a window of the run (replays, forgeries): see `Adversary`.
+    public var adversary: Adversary?
     /// How long after the last fault (its heal, a restart, the end of a dead node's grace period) the
     /// liveness invariants must hold; nil: 20 protocol periods. See docs/invariants.md.
     public var livenessBound: Duration?
@@ -78,6 +80,12 @@ public struct Scenario: Hashable, Sendable {
         if nodeCount < 1 || nodeCount > 1_000_000 { throw ScenarioError("nodeCount must be in 1...1000000 (got \(nodeCount))") }
         if periods < 1 { throw ScenarioError("periods must be at least 1 (got \(periods))") }
         if let spread = startSpread, spread < .zero { throw ScenarioError("startSpread must not be negative") }
+        if let adversary {
+            if adversary.from < .zero || adversary.until < adversary.from { throw ScenarioError("adversary: the window must run forward from a non-negative start") }
+            if adversary.replaysPerSecond < 0 || adversary.forgeriesPerSecond < 0 || adversary.recorderCapacity < 1 {
+                throw ScenarioError("adversary: rates must not be negative and the recorder must hold at least one message")
+            }
+        }
         if let bound = livenessBound, bound <= .zero { throw ScenarioError("livenessBound must be positive (got \(bound))") }
         if let interval = convergenceCheckInterval, interval <= .zero {
             throw ScenarioError("convergenceCheckInterval must be positive (got \(interval))")

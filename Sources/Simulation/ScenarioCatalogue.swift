@@ -33,29 +33,33 @@ public enum ScenarioCatalogue {
     public struct Result: Sendable {
         public var kind: Kind
         public var seed: UInt64
+        public var hostile: Bool
         public var report: LicensingReport
         public var passed: Bool { report.invariantViolations == 0 && report.livenessChecks > 0 }
         /// The scenario, the seed, and what was violated: a bug report.
         public var failureReport: String {
-            var lines = ["scenario \(kind.rawValue) seed \(seed): \(report.invariantViolations) violations in \(report.livenessChecks) liveness checks"]
+            let mode = hostile ? " (hostile network)" : ""
+            var lines = ["scenario \(kind.rawValue)\(mode) seed \(seed): \(report.invariantViolations) violations in \(report.livenessChecks) liveness checks"]
             if report.livenessChecks == 0 { lines.append("  the run never settled: no liveness check ran") }
             lines += report.violations.map { "  " + $0 }
-            lines.append("  reproduce: swift run -c release licmesh bench catalogue --scenario \(kind.rawValue) --seed \(seed)")
+            lines.append("  reproduce: swift run -c release licmesh bench catalogue --scenario \(kind.rawValue) --seed \(seed)\(hostile ? " --hostile" : "")")
             return lines.joined(separator: "\n")
         }
     }
 
-    public static func run(_ kind: Kind, seed: UInt64) throws(ScenarioError) -> Result {
-        let simulator = try Simulator(scenario(kind, seed: seed))
+    public static func run(_ kind: Kind, seed: UInt64, hostile: Bool = false) throws(ScenarioError) -> Result {
+        let simulator = try Simulator(scenario(kind, seed: seed, hostile: hostile))
         simulator.recordsEvents = false
         simulator.run()
         guard let report = simulator.licensingReport() else { throw ScenarioError("the catalogue's scenarios all have a license") }
-        return Result(kind: kind, seed: seed, report: report)
+        return Result(kind: kind, seed: seed, hostile: hostile, report: report)
     }
 
     /// The scenario a seed makes of a kind. Timings are drawn so that every run ends settled for at
-    /// least the liveness bound after its last fault.
-    public static func scenario(_ kind: Kind, seed: UInt64) -> Scenario {
+    /// least the liveness bound after its last fault. `hostile` adds an adversary for the whole of the
+    /// faults (replays of every kind of message, forgeries with extreme values and forged senders) and
+    /// skewed clocks: an ordinary node days off, a server a little off.
+    public static func scenario(_ kind: Kind, seed: UInt64, hostile: Bool = false) -> Scenario {
         var random = SeededGenerator(seed: NodeNaming.mix(seed, 0xCA7A_1061 &+ UInt64(Kind.allCases.firstIndex(of: kind)!)))
         let settings = Settings.lan
         let bound = settings.probeInterval * 20
@@ -80,6 +84,7 @@ public enum ScenarioCatalogue {
 
         var faults: [Fault] = []
         var lastFault = Duration.seconds(2)
+        var hostileNetwork: Adversary?
         var start = Scenario.StartMode.bootstrapped
         var seedNodes: [Int]?
         switch kind {
@@ -158,7 +163,22 @@ public enum ScenarioCatalogue {
         // Replicas are compared one push-pull interval after the rest has settled.
         let end = lastFault + bound + settings.pushPullInterval + seconds(2, 10)
         let periods = Int((end.seconds / settings.probeInterval.seconds).rounded(.up))
+        if hostile {
+            var adversary = Adversary(from: .seconds(1), until: lastFault + .seconds(2))
+            adversary.replaysPerSecond = 10 + 40 * random.unit()
+            adversary.forgeriesPerSecond = 10 + 40 * random.unit()
+            hostileNetwork = adversary
+            let day = 86_400.0
+            if random.chance(0.5) {
+                let node = servers + random.below(nodeCount - servers)
+                licensing.clockSkews[node] = .seconds(Int64((random.chance(0.5) ? 1 : -1) * (1 + 29 * random.unit()) * day))
+            }
+            if random.chance(0.5) {
+                licensing.clockSkews[random.below(servers)] = .seconds(Int64((random.chance(0.5) ? 1 : -1) * 120 * random.unit()))
+            }
+        }
         var scenario = Scenario(nodeCount: nodeCount, settings: settings, periods: periods, seed: seed)
+        scenario.adversary = hostileNetwork
         scenario.start = start
         scenario.startSpread = start == .joining ? .zero : nil
         scenario.faults = faults

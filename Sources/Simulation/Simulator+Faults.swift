@@ -46,6 +46,10 @@ extension Simulator {
             checkLivenessIfSettled()
         case .checkReplicas(let settledAt):
             checkReplicasIfStillSettled(since: settledAt)
+        case .adversaryMove:
+            adversaryMove()
+        case .adversaryEnd:
+            break
         case .checkConvergence:
             if isConverged() {
                 if convergedSince == nil { convergedSince = now }

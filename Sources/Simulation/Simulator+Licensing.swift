@@ -288,7 +288,7 @@ extension Simulator {
             grants: tracker.grants, refusals: tracker.refusals, epochs: tracker.epochs.count,
             ledgersConverged: ledgersConverged(), livenessChecks: tracker.livenessChecks,
             livenessViolations: livenessViolations, reactionLimitHits: tracker.reactionLimitHits,
-            violations: tracker.violations,
+            violations: tracker.violations, adversaryMoves: adversaryState.replays + adversaryState.forgeries,
             longestClientWait: tracker.clientRequests.values.map { now - $0.since }.reduce(tracker.longestClientWait, max).seconds)
     }
 }

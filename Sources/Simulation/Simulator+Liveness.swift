@@ -14,11 +14,11 @@ extension Simulator {
     func settleDelay(after action: FaultAction) -> Duration? {
         let bound = scenario.effectiveLivenessBound
         switch action {
-        case .start, .restart, .stop, .heal, .slow, .renewLicense, .releaseCores, .crash:
+        case .start, .restart, .stop, .heal, .slow, .renewLicense, .releaseCores, .crash, .adversaryEnd:
             return bound
         case .leave(_, let stopAfter):
             return stopAfter + bound
-        case .partition, .checkConvergence, .licensingRound, .checkLiveness, .checkReplicas:
+        case .partition, .checkConvergence, .licensingRound, .checkLiveness, .checkReplicas, .adversaryMove:
             return nil
         }
     }
@@ -105,7 +105,11 @@ extension Simulator {
 
         let policy = licensingPolicy
         let terms = licensing.terms(version: 0, nodeCount: nodeCount)
-        let liveServers = live.filter { $0 < licensing.servers }
+        // Servers whose clocks are too far off may not act as authority: they do not count.
+        let skewBound = licensing.settings.maximumClockSkew
+        let liveServers = live.filter { node in
+            node < licensing.servers && (licensing.clockSkews[node].map { abs($0.seconds) <= skewBound.seconds } ?? true)
+        }
         let enough = policy == .majority ? liveServers.count >= terms.majority : !liveServers.isEmpty
         let authorities = live.filter { state($0)?.isAuthority == true }
         if enough {

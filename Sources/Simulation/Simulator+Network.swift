@@ -128,6 +128,7 @@ extension Simulator {
         digest.add(UInt64(message.kind.rawValue) | (overStream ? 0x100 : 0))
 
         onArrival?(message, sender, receiver, overStream)
+        if scenario.adversary != nil, !handedLate { record(message, from: sender, overStream: overStream) }
 
         // What came over a stream is answered on it (a push-pull response, a stream ping's ack).
         guard let output = instances[receiver]?.receive(message, from: addresses[sender], over: overStream ? .stream : .datagram,

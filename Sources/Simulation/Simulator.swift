@@ -59,6 +59,8 @@ public final class Simulator {
     var settleDeadline = Instant.zero
     /// When the last liveness check ran (the replicas are compared one push-pull interval later).
     var lastSettledCheck: Instant?
+    var adversaryState = AdversaryState()
+    var adversaryRandom: SeededGenerator
     let seedAddresses: [Address]
     let initialNodes: [Bool]
 
@@ -73,6 +75,7 @@ public final class Simulator {
         tracker = LicensingTracker(nodeCount: scenario.licensing == nil ? 0 : count)
         addresses = (0..<count).map(NodeNaming.address(of:))
         random = SeededGenerator(seed: NodeNaming.mix(scenario.seed, UInt64.max))
+        adversaryRandom = SeededGenerator(seed: NodeNaming.mix(scenario.seed, 0xAD5E_5A41))
         defaultLink = LinkModel(scenario.network.link)
         linkRules = scenario.network.rules.map { CompiledLinkRule($0, nodeCount: count) }
 
@@ -116,6 +119,10 @@ public final class Simulator {
         }
         if let interval = scenario.convergenceCheckInterval {
             queue.push(.action(.checkConvergence), at: .zero + interval)
+        }
+        if let adversary = scenario.adversary {
+            queue.push(.action(.adversaryMove), at: .zero + adversary.from)
+            queue.push(.action(.adversaryEnd), at: .zero + adversary.until)
         }
     }
 
@@ -257,6 +264,9 @@ enum FaultAction {
     case checkLiveness
     /// Ledger replicas are compared one anti-entropy period after the cluster settled at `settledAt`.
     case checkReplicas(settledAt: Instant)
+    case adversaryMove
+    /// The adversary's window ends: the cluster must settle after it like after any fault.
+    case adversaryEnd
 }
 
 struct CompiledLinkRule {

@@ -161,6 +161,7 @@ let benchCatalogueCommand = Command(
         .value("--first-seed", "S", "The first seed (default 1)."),
         .value("--scenario", "NAME", "Only this scenario (\(ScenarioCatalogue.Kind.allCases.map(\.rawValue).joined(separator: ", ")))."),
         .value("--seed", "S", "Only this seed (with --scenario: reproduce one failing run)."),
+        .flag("--hostile", "On a hostile network: replays of every message, forgeries with extreme values and forged senders, skewed clocks."),
         .value("--results", "DIR", "Folder for bench-catalogue.json (default results)."),
     ],
     discussion: """
@@ -182,7 +183,7 @@ let benchCatalogueCommand = Command(
         let single = try arguments.string("--seed").map { _ in try arguments.uint64("--seed", default: 1) }
         let results = try CatalogueBenchmark.run(
             seeds: single == nil ? try arguments.int("--seeds", default: 1_000, range: 1...1_000_000) : 1,
-            firstSeed: single ?? (try arguments.uint64("--first-seed", default: 1)), only: kinds,
+            firstSeed: single ?? (try arguments.uint64("--first-seed", default: 1)), only: kinds, hostile: arguments.flag("--hostile"),
             resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
         return results.failedRuns == 0 ? 0 : 1
     }

@@ -15,6 +15,17 @@ import Simulation
         #expect(results.reduce(0) { $0 + $1.report.livenessChecks } >= 100, "every run reached a settled state at least once")
     }
 
+    /// The same 1,000 runs on a hostile network (issue 10): a recorder replays every kind of message
+    /// to anyone at any time, a key holder forges messages with extreme values and forged senders, and
+    /// clocks are skewed (an ordinary node by days, a server by up to two minutes).
+    @Test(arguments: ScenarioCatalogue.Kind.allCases)
+    func everyInvariantHoldsOnAHostileNetwork(_ kind: ScenarioCatalogue.Kind) async throws {
+        let results = try await runOffThePool { try (UInt64(1)...100).map { try ScenarioCatalogue.run(kind, seed: $0, hostile: true) } }
+        for result in results where !result.passed { Issue.record(Comment(rawValue: result.failureReport)) }
+        #expect(results.reduce(0) { $0 + $1.report.livenessChecks } >= 100)
+        #expect(results.reduce(0) { $0 + $1.report.adversaryMoves } > 10_000, "the adversary acted")
+    }
+
     /// The renewal scenario's point: acquires keep being answered while servers hold a mix.
     @Test func aRenewalRolledOutServerByServerNeverStopsGrants() async throws {
         let results = try await runOffThePool { try (UInt64(1)...20).map { try ScenarioCatalogue.run(.renewalRollout, seed: $0) } }
