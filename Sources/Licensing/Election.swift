@@ -304,7 +304,13 @@ extension LicensingNode {
         guard let ended = term else { return }
         term = nil
         emit(.steppedDown(epoch: oldEpoch, newer: newer), now: now)
-        // Changes still waiting for their quorum will never get it in this epoch.
+        // Changes still waiting for their quorum will never get it in this epoch. Nobody acted on
+        // them (a requester is answered only once its change completes), so they are taken back here;
+        // left in this replica alone they would differ from every other for good. A server that
+        // acknowledged one reports it in its next promise, and the next authority may adopt it.
+        for change in ended.pending.values.sorted(by: { $0.grant.stamp > $1.grant.stamp }) where change.grant.node != id {
+            ledger.withdraw(change.grant, restoring: change.replaced)
+        }
         for change in ended.pending.values.sorted(by: { $0.grant.stamp < $1.grant.stamp }) {
             if let requester = change.requester {
                 deliverAnswer(to: requester, change.requestID, .notAuthority(authority: nil), now: now)

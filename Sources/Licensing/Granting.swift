@@ -145,9 +145,10 @@ extension LicensingNode {
     /// a majority of the license's servers acknowledged it under `majority`.
     mutating func commit(_ grant: Grant, requester: NodeID?, requestID: UInt64, now: Instant) {
         guard let epoch = term?.epoch else { return }
+        let replaced = ledger.grants[grant.node]
         ledger.merge(grant)
         if grant.node == id { ownLedgerEntryChanged(grant, now: now) }
-        let change = PendingChange(grant: grant, requester: requester, requestID: requestID, acks: [id],
+        let change = PendingChange(grant: grant, replaced: replaced, requester: requester, requestID: requestID, acks: [id],
                                    deadline: now + settings.proposalTimeout,
                                    nextRetransmit: now + settings.proposalTimeout.scaled(by: 0.5))
         if policy == .majority, quorum > 1 {

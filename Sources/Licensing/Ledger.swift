@@ -68,6 +68,16 @@ public struct Ledger: Hashable, Sendable {
         return true
     }
 
+    /// Takes `grant` back if it is still its node's entry, putting back the entry it replaced: a
+    /// change that never reached its quorum must not linger in the replica of the authority that
+    /// stepped down with it. Returns true if it changed anything.
+    @discardableResult
+    public mutating func withdraw(_ grant: Grant, restoring replaced: Grant?) -> Bool {
+        guard grants[grant.node]?.stamp == grant.stamp else { return false }
+        grants[grant.node] = replaced
+        return true
+    }
+
     public mutating func merge(_ other: Ledger) {
         for grant in other.grants.values { merge(grant) }
     }

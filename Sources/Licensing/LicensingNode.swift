@@ -153,6 +153,8 @@ public struct LicensingNode: Sendable {
     /// A ledger change waiting for a majority of the servers to hold it (policy `majority`).
     struct PendingChange: Sendable {
         var grant: Grant
+        /// The entry `grant` replaced in this replica, put back if the change never completes.
+        var replaced: Grant?
         var requester: NodeID?
         var requestID: UInt64
         var acks: Set<NodeID>
@@ -289,6 +291,11 @@ public struct LicensingNode: Sendable {
                 ledgerGrew(by: grant, now: now)
             }
         case .epoch(let newEpoch, let newAuthority, _, let clocks)?:
+            // An epoch newer than any we know of was established moments ago: its authority is alive,
+            // even while our membership still holds it dead (a restart whose refutation has not reached
+            // us). Taking over from it would revoke what it just granted. A replay carries only epochs
+            // we have seen, so proves nothing.
+            if newEpoch > highestEpochSeen { noteHeard(from: newAuthority, now: now) }
             learnEpoch(newEpoch, authority: newAuthority, now: now)
             if newEpoch == epoch, newAuthority == authority {
                 // A heartbeat of the authority we follow renews this node's lease, and says the time.
@@ -321,6 +328,9 @@ public struct LicensingNode: Sendable {
             rejections.notFromMember += 1
             return flush()
         }
+        // A message naming an epoch newer than any we know of was sent moments ago (a replay names only
+        // epochs we have seen): its sender is alive, even while our membership still holds it dead.
+        if let newest = message.epochs.max(), newest > highestEpochSeen { noteHeard(from: sender, now: now) }
         switch message {
         case .acquire(let requestID, let life, let basis, let cores, let senderMAC, let held):
             handleAcquire(from: sender, requestID: requestID, life: life, basis: basis, cores: cores, mac: senderMAC, held: held, now: now)

@@ -26,6 +26,20 @@ import Simulation
         #expect(results.reduce(0) { $0 + $1.report.adversaryMoves } > 10_000, "the adversary acted")
     }
 
+    /// Seeds the 10,000-run bench once failed, kept as regressions. Late restarts of the authority
+    /// (503, 674, 997): the restarted server established a new epoch before a peer's membership heard
+    /// of its return; the peer, holding it dead, took over and revoked its fresh grant. A message
+    /// naming an epoch newer than any known now proves its sender alive. A long partition under
+    /// `majority` (226): the majority side's authority stepped down with a change that never reached
+    /// its quorum still in its replica, which then differed from every other for good; such changes
+    /// are now taken back.
+    @Test(arguments: [(ScenarioCatalogue.Kind.lateRestartOfAuthority, UInt64(503)), (.lateRestartOfAuthority, 674),
+                      (.lateRestartOfAuthority, 997), (.longPartitionMajority, 226)])
+    func seedsThatOnceFailed(_ kind: ScenarioCatalogue.Kind, _ seed: UInt64) throws {
+        let result = try ScenarioCatalogue.run(kind, seed: seed)
+        #expect(result.passed, "\(result.failureReport)")
+    }
+
     /// The renewal scenario's point: acquires keep being answered while servers hold a mix.
     @Test func aRenewalRolledOutServerByServerNeverStopsGrants() async throws {
         let results = try await runOffThePool { try (UInt64(1)...20).map { try ScenarioCatalogue.run(.renewalRollout, seed: $0) } }
