@@ -12,6 +12,8 @@ let plainPackets = PacketCodec(cluster: cluster, security: .plain)
 // A fixed key, so that Fuzz/corpus can hold sealed packets that authenticate.
 let key = try! SymmetricKey(bytes: Array(0..<32))
 let keyring = Keyring(primary: key)
+/// A fixed envelope identity: corpus entries are sealed by node 1 in boot 1 (Fuzz/GenerateCorpus.swift).
+func freshSession() -> EnvelopeSession { EnvelopeSession(sender: EnvelopeSender(id: NodeID(1), boot: 1)) }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -25,14 +27,14 @@ public func fuzzWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         guard (try? WireLimits.check(message)) != nil else { fatalError("decoder accepted a value beyond its bound") }
         guard (try? plainPackets.open(input)) == message else { fatalError("plain PacketCodec disagrees with WireCodec") }
         // And it survives sealing.
-        let sealer = PacketCodec(cluster: cluster, security: .encrypted(keyring), replayWindow: 1)
+        let sealer = PacketCodec(cluster: cluster, security: .encrypted(keyring), session: freshSession())
         guard let sealed = try? sealer.seal(message), (try? sealer.open(sealed)) == message else {
             fatalError("sealed round trip failed")
         }
     }
 
-    // A fresh receiver per input (window of one), so a sealed corpus entry is not a replay next time.
-    let receiver = PacketCodec(cluster: cluster, security: .encrypted(keyring), replayWindow: 1)
+    // A fresh receiver per input, so a sealed corpus entry is not a replay next time.
+    let receiver = PacketCodec(cluster: cluster, security: .encrypted(keyring), session: freshSession())
     if let message = try? receiver.open(input) {
         guard WireSize.of(message) + WireSize.encryptionOverhead == size else { fatalError("sealed size mismatch") }
         guard (try? receiver.open(input)) == nil else { fatalError("replay accepted") }

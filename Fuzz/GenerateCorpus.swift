@@ -12,7 +12,8 @@ struct GenerateCorpus {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let cluster = ClusterHash(clusterName: "fuzz")
         let plain = WireCodec(cluster: cluster)
-        let sealed = PacketCodec(cluster: cluster, security: .encrypted(Keyring(primary: try SymmetricKey(bytes: Array(0..<32)))))
+        let sealed = PacketCodec(cluster: cluster, security: .encrypted(Keyring(primary: try SymmetricKey(bytes: Array(0..<32)))),
+                                 session: EnvelopeSession(sender: EnvelopeSender(id: NodeID(1), boot: 1)))
         var random = RandomMessages(seed: 0xF0_22_C0_DE)
         random.maximumStateEntries = 5
         var written = 0

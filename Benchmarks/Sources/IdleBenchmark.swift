@@ -80,7 +80,7 @@ public enum IdleBenchmark {
     public static func run(_ options: Options, resultsDirectory: String, print log: (String) -> Void) throws -> Results {
         ChildProcesses.installInterruptHandlers()
         let machine = MachineDescription.current()
-        let mode = options.plain ? "plain (no encryption)" : "encrypted (AES-256-GCM, 28 bytes per packet)"
+        let mode = options.plain ? "plain (no encryption)" : "encrypted (AES-256-GCM, 52 bytes per packet)"
         log("idle benchmark: \(options.nodes) agents on loopback, profile \(options.profile), \(mode), "
             + "window \(formatFixed(options.seconds, 0)) s after \(formatFixed(options.settleSeconds, 0)) s of settling")
         log("machine: \(machine.summary)")

@@ -6,8 +6,9 @@
 public enum WireSize {
     /// magic (2) + version (1) + cluster hash (4) + message type (1).
     public static let header = 8
-    /// Added by the encryption envelope: 96-bit nonce + 128-bit GCM tag.
-    public static let encryptionOverhead = 12 + 16
+    /// Added by the encryption envelope: 96-bit nonce + envelope stamp (sender ID, boot and counter,
+    /// 8 bytes each, encrypted with the body) + 128-bit GCM tag.
+    public static let encryptionOverhead = 12 + 24 + 16
 
     /// Bytes of an unsigned LEB128 varint.
     @inlinable

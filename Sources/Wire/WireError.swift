@@ -1,3 +1,5 @@
+import SWIM
+
 /// Why a packet, frame or key was rejected. Decoding never traps: every byte string is either a
 /// `Message` or one of these.
 ///
@@ -36,8 +38,13 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
     case tooLarge(size: Int, limit: Int)
     /// A sealed packet no key of the keyring authenticates (wrong key, or tampered with).
     case authenticationFailed
-    /// An authenticated packet whose nonce was seen recently: an exact replay.
+    /// An authenticated packet this receiver accepted before, or older than its sender's window
+    /// (`FreshnessTable`): a replay.
     case replayed
+    /// An authenticated packet from an earlier life of its sender than one this receiver has seen: a
+    /// replay from before the sender restarted (or the sender restarted with its clock set back and
+    /// its data directory lost; see FORMAT.md, "Replays").
+    case earlierLife(sender: NodeID, boot: UInt64, newest: UInt64)
     /// A plain packet arrived at a receiver that requires encryption.
     case notEncrypted
     /// A sealed packet arrived at a receiver configured for plain mode (no keys).
@@ -64,6 +71,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .tooLarge: .tooLarge
         case .authenticationFailed: .authenticationFailed
         case .replayed: .replayed
+        case .earlierLife: .earlierLife
         case .notEncrypted: .notEncrypted
         case .unexpectedEncryption: .unexpectedEncryption
         case .sealingFailed: .sealingFailed
@@ -74,7 +82,7 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable, CaseIterable, CustomStringConvertible {
         case truncated, badMagic, unsupportedVersion, wrongCluster, unknownType, unknownGossipTag
         case lengthOutOfBounds, countOutOfBounds, overlongVarint, varintOverflow, invalidUTF8
-        case invalidState, invalidFlag, trailingBytes, tooLarge, authenticationFailed, replayed
+        case invalidState, invalidFlag, trailingBytes, tooLarge, authenticationFailed, replayed, earlierLife
         case notEncrypted, unexpectedEncryption, sealingFailed
         public var description: String { rawValue }
     }
@@ -97,7 +105,10 @@ public enum WireError: Error, Hashable, Sendable, CustomStringConvertible {
         case .trailingBytes(let n): "\(n) trailing bytes after the message"
         case .tooLarge(let size, let limit): "\(size) bytes exceeds the limit of \(limit)"
         case .authenticationFailed: "packet failed authentication: sent with a key this node does not accept, or altered in transit"
-        case .replayed: "replayed packet (nonce seen recently)"
+        case .replayed: "replayed packet (its sender's envelope counter was accepted before, or is older than the window)"
+        case .earlierLife(let sender, let boot, let newest):
+            "packet from an earlier life of node \(sender) (boot \(boot), newest seen \(newest)): a replay, or that node restarted "
+                + "with its clock set back and without its data directory; if so, restart it once its clock is right"
         case .notEncrypted: "plain packet received but this node requires encryption; configure the sender with the gossip key"
         case .unexpectedEncryption: "encrypted packet received but this node runs in plain mode; configure a gossip key here"
         case .sealingFailed: "the crypto library failed to encrypt a packet"

@@ -70,7 +70,7 @@ let benchIdleCommand = Command(
     ],
     discussion: """
     Bytes and packets come from the agents' own counters (SIGUSR1 at both ends of the window): UDP
-    bytes are datagram payloads as sent (our packet, with the 28-byte envelope when encrypted), TCP
+    bytes are datagram payloads as sent (our packet, with the 52-byte envelope when encrypted), TCP
     bytes the push-pull frames. CPU seconds and RSS come from /proc/PID/stat and /proc/PID/status.
     Run once with and once without --plain to compare.
     """,

@@ -22,7 +22,7 @@ let simulateCommand = Command(
         .value("--partition", "SPEC", "Two-way cut, A|B@FROM-UNTIL in periods, e.g. 0-9|10-19@30-60.", repeatable: true),
         .value("--one-way", "SPEC", "One-way cut: datagrams from A to B dropped, same SPEC form.", repeatable: true),
         .value("--slow", "NODE:MS[@FROM-UNTIL]", "Hand a node its messages MS late, e.g. 4:300@10-50.", repeatable: true),
-        .flag("--encrypted", "Count the encryption envelope (28 bytes) in every message's size."),
+        .flag("--encrypted", "Count the encryption envelope (52 bytes) in every message's size."),
         .value("--license-servers", "N", "Run the licensing layer: nodes 0...N-1 are the license servers (node 0 the preferred authority)."),
         .value("--max-cores", "N", "With a license: the cluster-wide core limit (default 2 x nodes)."),
         .value("--cores", "N", "With a license: cores each node asks for (default 2)."),

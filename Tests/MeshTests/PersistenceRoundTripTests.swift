@@ -3,6 +3,7 @@ import Licensing
 @testable import Mesh
 import SWIM
 import Testing
+import Wire
 
 /// A data directory in a scratch directory, for cluster "c1" and node 0x42 unless told otherwise.
 struct PersistenceFixture {
@@ -62,6 +63,28 @@ struct PersistenceFixture {
         // A life that never refuted still starts above the previous start.
         let third = try fixture.open().beginBoot()
         #expect(third.boot == 3 && third.incarnation == 7)
+    }
+
+    /// Each life seals above the previous one (a clock set back included) and gets back the floors it
+    /// saved; a damaged record is set aside and the life starts from the clock alone.
+    @Test func envelopeLivesOrderAndTheirFloorsComeBack() throws {
+        let fixture = PersistenceFixture()
+        let floors = [SenderFloor(sender: NodeID(7), boot: 99, datagrams: 12, streams: 3),
+                      SenderFloor(sender: NodeID(.max), boot: .max, datagrams: .max, streams: 0)]
+        let first = try fixture.open().beginEnvelopeLife(unixMicroseconds: 5_000_000)
+        #expect(first.record == FreshnessRecord(ownBoot: 5_000_000, floors: []))
+        try fixture.open().saveFreshness(FreshnessRecord(ownBoot: first.record.ownBoot, floors: floors))
+        let second = try fixture.open().beginEnvelopeLife(unixMicroseconds: 4_000_000)   // the clock went back
+        #expect(second.record == FreshnessRecord(ownBoot: 5_000_001, floors: floors))
+        let third = try fixture.open().beginEnvelopeLife(unixMicroseconds: 9_000_000)
+        #expect(third.record.ownBoot == 9_000_000 && third.record.floors == floors)
+
+        var damaged = fixture.bytes(.freshness)
+        damaged[damaged.count - 1] ^= 1
+        fixture.overwrite(.freshness, with: damaged)
+        let afterDamage = try fixture.open().beginEnvelopeLife(unixMicroseconds: 9_500_000)
+        #expect(afterDamage.setAside != nil)
+        #expect(afterDamage.record == FreshnessRecord(ownBoot: 9_500_000, floors: []))
     }
 
     @Test func ledgerSnapshotRoundTrips() throws {

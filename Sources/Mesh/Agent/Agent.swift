@@ -51,6 +51,8 @@ public final class Agent: Sendable {
     /// The licensing half of a licensed agent.
     struct LicensingParts: Sendable {
         var node: LicensingNode
+        /// The envelope identity and floors kept in the data directory across lives.
+        var envelope: EnvelopeSession
         var makeRuntime: @Sendable () -> LicensingRuntime
     }
 
@@ -83,7 +85,10 @@ public final class Agent: Sendable {
         let gate = CommandGate(waking: poller)
         let shared = AgentShared(myself: swim.myself)
         let log = AgentLog(logger: logger, node: config.nodeID)
-        let codec = PacketCodec(clusterName: config.clusterName, security: config.security)
+        // Without a data directory a life's boot comes from the clock alone (EnvelopeSender.boot).
+        let session = licensing?.envelope ?? EnvelopeSession(sender: EnvelopeSender(
+            id: config.nodeID, boot: EnvelopeSender.boot(after: nil, unixMicroseconds: WallTime.unixMicroseconds())))
+        let codec = PacketCodec(clusterName: config.clusterName, security: config.security, session: session)
         let agent = Agent(id: config.nodeID, address: advertised, boundAddress: sockets.localAddress, events: events,
                           gate: gate, shared: shared, isEncrypted: config.isEncrypted)
         log.log(.info, "agent started", [

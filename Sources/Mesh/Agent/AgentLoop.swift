@@ -65,6 +65,10 @@ final class AgentLoop {
     private var now: Instant
     private var eventCount = 0
     private var nextWallReading = Instant.zero
+    private var nextEnvelopeCheckpoint = Instant.zero
+    /// How often a licensed agent saves its envelope floors: an unclean stop forgets at most what it
+    /// accepted in this long (FORMAT.md, "Replays").
+    static let envelopeCheckpointInterval: Duration = .seconds(5)
     private var publishedStamp: ViewStamp?
 
     /// What changes whenever the membership view does; the view is republished only then.
@@ -139,6 +143,10 @@ final class AgentLoop {
             nextWallReading = now + .seconds(1)
             carryOut(node.observeWallClock(unixSeconds: Int64(WallClock.secondsSinceEpoch()), now: now))
         }
+        if let licensing, now >= nextEnvelopeCheckpoint {
+            nextEnvelopeCheckpoint = now + Self.envelopeCheckpointInterval
+            licensing.checkpointEnvelope(codec.session)
+        }
         if now >= node.nextDeadline { carryOut(node.tick(now: now)) }
         if let paused = listenerPausedUntil, now >= paused {
             listenerPausedUntil = nil
@@ -159,9 +167,9 @@ final class AgentLoop {
         case .perform(let action):
             perform(action)
         case .updateKeyring(let keyring, let done):
-            // A new codec: workers already running finish with the old one. The replay window starts
-            // empty; replays cannot change membership state anyway (Sources/Wire/FORMAT.md, "Replays").
-            codec = PacketCodec(cluster: codec.codec.cluster, security: .encrypted(keyring))
+            // A new codec: workers already running finish with the old one. Both share the envelope
+            // session, so counters and what was accepted carry over (Sources/Wire/FORMAT.md, "Replays").
+            codec = codec.replacingKeyring(keyring)
             log.log(.info, "gossip keyring replaced", [LogField("accepted_keys", "\(keyring.accepted.count)")])
             done(true)
         case .acquire(let cores, let answer):
@@ -433,6 +441,7 @@ final class AgentLoop {
         for command in gate.close() { command.cancel() }
         workers.joinAll()
         poller.close()
+        licensing?.checkpointEnvelope(codec.session)
         licensing?.stopped(node)
         publishedStamp = nil
         publishState()

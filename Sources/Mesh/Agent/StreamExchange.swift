@@ -23,7 +23,7 @@ struct StreamExchange: Sendable {
         }
         let packet: [UInt8]
         do {
-            packet = try codec.seal(request)
+            packet = try codec.seal(request, over: .stream)
         } catch {
             shared.count { $0.unsendableMessages += 1 }
             log.limited("unsendable", .error, "message could not be sealed", [LogField("kind", "\(request.kind)"), LogField("error", error.description)])
@@ -83,7 +83,7 @@ struct StreamExchange: Sendable {
                   let answer = reply.wait(timeout: remaining(until: deadline)) else { return }
             let packet: [UInt8]
             do {
-                packet = try codec.seal(answer)
+                packet = try codec.seal(answer, over: .stream)
             } catch {
                 shared.count { $0.unsendableMessages += 1 }
                 log.limited("unsendable", .error, "message could not be sealed", [LogField("kind", "\(answer.kind)"), LogField("error", error.description)])

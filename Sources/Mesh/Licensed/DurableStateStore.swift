@@ -1,6 +1,7 @@
 import Dispatch
 import Licensing
 import SWIM
+import Wire
 import Synchronization
 
 /// Keeps the licensing layer's durable state (`LicensingDurableState`) and the SWIM incarnation floor
@@ -18,6 +19,8 @@ final class DurableStateStore: Sendable {
         var directory: DataDirectory?
         var lastWritten: LicensingDurableState?
         var lastOwnGrant: Grant??
+        var freshness: FreshnessRecord?
+        var lastFreshness: FreshnessRecord?
     }
 
     private let queue: DispatchQueue
@@ -74,6 +77,17 @@ final class DurableStateStore: Sendable {
         if changed { queue.async { self.writePending() } }
     }
 
+    /// Hands in what the envelope accepted so far (`FreshnessTable.floors`); written if it changed.
+    /// Called every few seconds and on stop: an unclean stop loses at most what was accepted since.
+    func recordFreshness(_ record: FreshnessRecord) {
+        let changed = pending.withLock { pending -> Bool in
+            guard pending.directory != nil, record != (pending.freshness ?? pending.lastFreshness) else { return false }
+            pending.freshness = record
+            return true
+        }
+        if changed { queue.async { self.writePending() } }
+    }
+
     /// Writes what is pending, then lets go of the directory (which closes its lock when the last
     /// reference goes). Nothing is written after this.
     func close() {
@@ -82,11 +96,19 @@ final class DurableStateStore: Sendable {
     }
 
     private func writePending() {
-        let (directory, state, incarnation, lastOwnGrant) = pending.withLock { pending in
-            defer { pending.state = nil; pending.incarnation = nil }
-            return (pending.directory, pending.state, pending.incarnation, pending.lastOwnGrant)
+        let (directory, state, incarnation, lastOwnGrant, freshness) = pending.withLock { pending in
+            defer { pending.state = nil; pending.incarnation = nil; pending.freshness = nil }
+            return (pending.directory, pending.state, pending.incarnation, pending.lastOwnGrant, pending.freshness)
         }
         guard let directory else { return }
+        if let freshness {
+            do {
+                try directory.saveFreshness(freshness)
+                pending.withLock { $0.lastFreshness = freshness }
+            } catch {
+                log.limited("data-write", .error, "cannot save the envelope freshness record", [LogField("error", error.description)])
+            }
+        }
         if let incarnation {
             do { try directory.recordIncarnation(incarnation) } catch {
                 log.limited("data-write", .error, "cannot save the incarnation floor", [LogField("error", error.description)])

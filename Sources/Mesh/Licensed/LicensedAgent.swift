@@ -44,10 +44,12 @@ public final class LicensedAgent: Sendable {
 
         let directory: DataDirectory
         let boot: BootStart
+        let envelope: (record: FreshnessRecord, setAside: SetAsideFile?)
         let restored: (state: LicensingDurableState?, notices: [String])
         do {
             directory = try DataDirectory.open(path: config.dataDirectory, clusterName: config.agent.clusterName, nodeID: nodeID)
             boot = try directory.beginBoot()
+            envelope = try directory.beginEnvelopeLife(unixMicroseconds: WallTime.unixMicroseconds())
             restored = try DurableStateStore.load(from: directory)
         } catch {
             throw .persistence(error)
@@ -63,6 +65,7 @@ public final class LicensedAgent: Sendable {
 
         var notices = directory.notices + restored.notices
         if let file = boot.setAside { notices.append(file.description) }
+        if let file = envelope.setAside { notices.append(file.description) }
         Self.logStartup(log, installed: installed, boot: boot, restored: restored.state, notices: notices, dataDirectory: config.dataDirectory)
 
         var agentConfig = config.agent
@@ -74,7 +77,8 @@ public final class LicensedAgent: Sendable {
         let acquireOnStart = config.acquireOnStart && config.licensing.requestedCores > 0
         let agent: Agent
         do {
-            agent = try Agent.start(agentConfig, logger: logger, licensing: Agent.LicensingParts(node: licensing, makeRuntime: {
+            let session = EnvelopeSession(sender: EnvelopeSender(id: nodeID, boot: envelope.record.ownBoot), floors: envelope.record.floors)
+            agent = try Agent.start(agentConfig, logger: logger, licensing: Agent.LicensingParts(node: licensing, envelope: session, makeRuntime: {
                 LicensingRuntime(shared: shared, store: store, log: log, acquireOnStart: acquireOnStart)
             }))
         } catch {

@@ -1,5 +1,6 @@
 import Licensing
 import SWIM
+import Wire
 
 /// The side effects of the licensing layer in a running agent, on the agent's I/O thread. Every
 /// licensing decision is the `ClusterNode`'s (the composition the simulator checks); after each output
@@ -87,6 +88,12 @@ final class LicensingRuntime {
     }
 
     /// The node is leaving: nobody will answer what is still pending.
+    /// Saves what the envelope accepted so far, so a restart keeps rejecting it (every few seconds,
+    /// and on stop).
+    func checkpointEnvelope(_ session: EnvelopeSession) {
+        store?.recordFreshness(FreshnessRecord(ownBoot: session.sender.boot, floors: session.floors))
+    }
+
     func leaving(_ node: ClusterNode) {
         answerAll("this node is leaving the cluster", node: node)
     }

@@ -1,6 +1,7 @@
 import Glibc
 import Licensing
 import SWIM
+import Wire
 import Synchronization
 
 /// What must survive a restart, in one directory owned by one agent: the boot record (boot counter
@@ -42,7 +43,7 @@ public final class DataDirectory: Sendable {
         }
         // We hold the lock, so no other agent is writing: any temporary file is a crash's leftover.
         if let names = try? SmallFile.list(directory: path) {
-            let ours = [DataFileKind.boot, .ledger, .ownGrant].map(\.fileName)
+            let ours = [DataFileKind.boot, .ledger, .ownGrant, .freshness].map(\.fileName)
             for name in names where ours.contains(where: { name.hasPrefix($0 + SmallFile.temporaryMarker) }) {
                 if unlink(path + "/" + name) == 0 {
                     notices.append("removed \(name), a temporary file left by an interrupted write")
@@ -93,6 +94,24 @@ public final class DataDirectory: Sendable {
             return current
         }
         if let updated { try save(.boot, payload: updated.payload) }
+    }
+
+    // MARK: Envelope freshness
+
+    /// Starts this life's envelope numbering: a boot above every earlier life's (`EnvelopeSender.boot`),
+    /// saved before any packet is sealed with it, and the floors the previous life saved, so that
+    /// this receiver keeps rejecting what it accepted before the restart.
+    public func beginEnvelopeLife(unixMicroseconds: UInt64) throws(PersistenceError) -> (record: FreshnessRecord, setAside: SetAsideFile?) {
+        let stored = try load(.freshness) { payload throws(DataFileProblem) in try FreshnessRecord(payload: payload) }
+        let previous: FreshnessRecord? = if case .found(let record) = stored { record } else { nil }
+        let record = FreshnessRecord(ownBoot: EnvelopeSender.boot(after: previous?.ownBoot, unixMicroseconds: unixMicroseconds),
+                                     floors: previous?.floors ?? [])
+        try saveFreshness(record)
+        return (record, stored.setAsideFile)
+    }
+
+    public func saveFreshness(_ record: FreshnessRecord) throws(PersistenceError) {
+        try save(.freshness, payload: record.payload)
     }
 
     // MARK: Ledger and own grant

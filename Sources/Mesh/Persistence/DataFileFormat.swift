@@ -67,13 +67,14 @@ enum DataFileFormat {
 
 /// What a data file holds; each kind has its own file name in the data directory.
 public enum DataFileKind: UInt8, Hashable, Sendable, CustomStringConvertible {
-    case boot = 1, ledger = 2, ownGrant = 3
+    case boot = 1, ledger = 2, ownGrant = 3, freshness = 4
 
     public var fileName: String {
         switch self {
         case .boot: "boot.dat"
         case .ledger: "ledger.dat"
         case .ownGrant: "own-grant.dat"
+        case .freshness: "freshness.dat"
         }
     }
 
@@ -82,6 +83,7 @@ public enum DataFileKind: UInt8, Hashable, Sendable, CustomStringConvertible {
         case .boot: "boot record"
         case .ledger: "ledger snapshot"
         case .ownGrant: "own grant"
+        case .freshness: "envelope freshness record"
         }
     }
 }

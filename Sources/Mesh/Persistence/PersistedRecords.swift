@@ -1,5 +1,6 @@
 import Licensing
 import SWIM
+import Wire
 
 /// How many times this node has started, and the highest SWIM incarnation any of its lives used.
 public struct BootRecord: Hashable, Sendable {
@@ -119,5 +120,47 @@ extension Grant {
         try self.init(reading: &reader)
         guard reader.isAtEnd else { throw .malformedPayload("an own-grant record is \(Grant.recordSize) bytes, this one is \(payload.count)") }
         guard node == expected else { throw .malformedPayload("the grant is for node \(node), not this node \(expected)") }
+    }
+}
+
+/// This node's envelope boot and, per sender, what it accepted (`FreshnessTable.floors`): a restarted
+/// agent seals above its earlier lives and rejects every packet its previous life accepted.
+public struct FreshnessRecord: Hashable, Sendable {
+    public var ownBoot: UInt64
+    public var floors: [SenderFloor]
+    /// Far above any cluster, far below the data file limit (32 bytes a floor).
+    static let maximumFloors = 65_536
+
+    public init(ownBoot: UInt64, floors: [SenderFloor]) {
+        self.ownBoot = ownBoot
+        self.floors = floors
+    }
+
+    var payload: [UInt8] {
+        var out: [UInt8] = []
+        out.appendDataFileInteger(ownBoot, bytes: 8)
+        let kept = floors.prefix(Self.maximumFloors)
+        out.appendDataFileInteger(UInt64(kept.count), bytes: 4)
+        for floor in kept {
+            for value in [floor.sender.rawValue, floor.boot, floor.datagrams, floor.streams] { out.appendDataFileInteger(value, bytes: 8) }
+        }
+        return out
+    }
+
+    init(payload: [UInt8]) throws(DataFileProblem) {
+        var reader = PayloadReader(payload)
+        guard let ownBoot = reader.bigEndian(bytes: 8), let count = reader.bigEndian(bytes: 4), count <= UInt64(Self.maximumFloors),
+              payload.count == 12 + Int(count) * 32 else {
+            throw .malformedPayload("an envelope freshness record is 12 bytes and 32 per sender; this one is \(payload.count)")
+        }
+        var floors: [SenderFloor] = []
+        for _ in 0..<count {
+            guard let sender = reader.bigEndian(bytes: 8), let boot = reader.bigEndian(bytes: 8),
+                  let datagrams = reader.bigEndian(bytes: 8), let streams = reader.bigEndian(bytes: 8) else {
+                throw .malformedPayload("an envelope freshness record ends inside a sender's floor")
+            }
+            floors.append(SenderFloor(sender: NodeID(sender), boot: boot, datagrams: datagrams, streams: streams))
+        }
+        self.init(ownBoot: ownBoot, floors: floors)
     }
 }
