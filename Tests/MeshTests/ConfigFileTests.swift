@@ -28,7 +28,8 @@ import Wire
                 "maxJoinRetryInterval": "45s", "leaveFanout": 5, "urgentGossipFanout": 0,
             ]),
             "licensing": .object(["policy": "available", "deadGracePeriod": "45s", "requestTimeout": "300ms",
-                                  "proposalTimeout": "600ms", "retryInterval": "700ms"]),
+                                  "proposalTimeout": "600ms", "retryInterval": "700ms", "maximumClockSkew": "2m",
+                                  "refusedRetryInterval": "3s"]),
             "dataDir": "state",
             "httpAddress": "127.0.0.1:9001",
             "logFormat": "json",
@@ -84,6 +85,8 @@ import Wire
         #expect(config.licensing.requestTimeout == .milliseconds(300))
         #expect(config.licensing.proposalTimeout == .milliseconds(600))
         #expect(config.licensing.retryInterval == .milliseconds(700))
+        #expect(config.licensing.maximumClockSkew == .seconds(120))
+        #expect(config.licensing.refusedRetryInterval == .seconds(3))
         #expect(config.dataDirectory == fixture.scratch.file("state"), "relative to the configuration file's directory")
         #expect(config.httpAddress.description == "127.0.0.1:9001")
         #expect(config.logFormat == .json)

@@ -64,6 +64,34 @@ extension TransportTests.LicensedLifecycle {
         await licensed.stop()
     }
 
+    /// A flood of well-formed requests from a member that holds no license: each is refused and
+    /// counted, the log keeps to its burst, and nothing is granted.
+    @Test func aFloodOfRequestsFromAnUnlicensedMemberIsRefusedCountedAndRateLimitedInTheLog() async throws {
+        let fixture = LicensedFixture(cluster: "flood")
+        try fixture.writeLicense(hosts: [0, 1], servers: [0, 1])
+        let logger = CapturingLogger()
+        let licensed = try fixture.start(0, logger: logger)
+        #expect(await LicensedTestSupport.eventually { await licensed.validate(feature: nil).allowed })
+        let stranger = try AgentTestSupport.start(AgentTestSupport.config(id: 0x77, cluster: fixture.cluster))
+        stranger.agent.join(seeds: [licensed.agent.address])
+        #expect(await AgentTestSupport.eventually { stranger.agent.members.contains { $0.id == licensed.id && $0.state == .alive } })
+        let flood = LicensingRuntime.logBurst + 30
+        for requestID in 1...flood {
+            let acquire = LicensingMessage.acquire(requestID: UInt64(requestID), life: 1, basis: .zero, cores: 1, mac: 0x77, held: nil)
+            stranger.agent.sendApplicationMessage(LicensingCodec.encode(acquire), to: licensed.id)
+        }
+        #expect(await LicensedTestSupport.eventually {
+            await licensed.metrics().contains("licmesh_licensing_rejected_total{reason=\"not-a-member\"} \(flood)")
+        })
+        let metrics = await licensed.metrics()
+        #expect(metrics.contains("licmesh_refusals_total \(flood)"))
+        #expect(metrics.contains("licmesh_cores_in_use 2"), "only the authority's own grant")
+        let refusalLines = logger.records.withLock { $0.filter { $0.message == "request refused" }.count }
+        #expect(refusalLines == LicensingRuntime.logBurst, "the log keeps to its burst: \(refusalLines) lines for \(flood) refusals")
+        await stranger.agent.stop()
+        await licensed.stop()
+    }
+
     @Test func seedNamesAreResolvedWhenJoiningAndThisAgentsOwnAddressIsSkipped() async throws {
         let fixture = LicensedFixture(cluster: "seeds")
         try fixture.writeLicense(hosts: [0, 1, 2], servers: [0, 1])

@@ -20,7 +20,7 @@ enum SettingsOverrides {
     static let licensingFields: [(name: String, kind: ValueKind?)] = [
         ("policy", nil), ("deadGracePeriod", .duration), ("requestTimeout", .duration),
         ("proposalTimeout", .duration), ("retryInterval", .duration), ("leaseDuration", .duration),
-        ("refusedRetryInterval", .duration),
+        ("refusedRetryInterval", .duration), ("maximumClockSkew", .duration),
     ]
 
     enum Value {
@@ -110,6 +110,7 @@ enum SettingsOverrides {
             case "retryInterval": settings.retryInterval = d
             case "leaseDuration": settings.leaseDuration = d
             case "refusedRetryInterval": settings.refusedRetryInterval = d
+            case "maximumClockSkew": settings.maximumClockSkew = d
             default: assertionFailure("licensing field \(name) not handled")
             }
         }

@@ -68,6 +68,7 @@ enum LicensedMetrics {
                         PrometheusSample([("reason", "implausible")], Double(node.rejections.implausible)),
                         PrometheusSample([("reason", "not-from-member")], Double(node.rejections.notFromMember)),
                         PrometheusSample([("reason", "not-a-member")], Double(node.rejections.notAMember)),
+                        PrometheusSample([("reason", "stale")], Double(node.rejections.stale)),
                     ])
         out.counter("licmesh_implausible_updates_total", help: "Membership updates with an incarnation no member could reach, dropped.",
                     value: Double(agent.swim.implausibleUpdates))
