@@ -57,9 +57,9 @@ public struct LogfmtLogger: AgentLogger {
 
     public func log(_ record: LogRecord) {
         guard record.level >= minimumLevel else { return }
-        var line = "ts=\(Self.timestamp()) level=\(record.level) msg=\(Logfmt.quote(record.message))"
+        var line = "ts=\(Self.timestamp()) level=\(record.level) msg=\(TextEscaping.logfmtValue(record.message))"
         for field in commonFields + record.fields {
-            line += " \(field.key)=\(Logfmt.quote(field.value))"
+            line += " \(field.key)=\(TextEscaping.logfmtValue(field.value))"
         }
         line += "\n"
         Logfmt.writeAll(line, to: 2)
@@ -80,35 +80,9 @@ public struct LogfmtLogger: AgentLogger {
     }
 }
 
-/// logfmt helpers shared by the logger and the `--events` output.
+/// Writing log lines, for the loggers and the `--events` output (values are quoted by
+/// `TextEscaping.logfmtValue`).
 public enum Logfmt {
-    /// The value as is when it needs no quoting, else in double quotes with `"` and `\` escaped and
-    /// control characters (newlines!) escaped, so that one record is always one line.
-    public static func quote(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains {
-            $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F
-        }
-        guard needsQuotes else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
     /// Writes the whole text to a file descriptor, retrying short writes and EINTR.
     public static func writeAll(_ text: String, to descriptor: Int32) {
         var bytes = Array(text.utf8)

@@ -53,12 +53,12 @@ public enum EventLine {
 
     public static func format(name: String, node: NodeID, fields: [LogField], at instant: Instant) -> String {
         var line = "event=\(name) node=\(node)"
-        for field in fields { line += " \(field.key)=\(Logfmt.quote(field.value))" }
+        for field in fields { line += " \(field.key)=\(TextEscaping.logfmtValue(field.value))" }
         return line + " at_ms=\(milliseconds(instant))\n"
     }
 
     /// Parses one line back into its fields (`event` included); nil for lines that are not events.
-    /// Handles the quoting `Logfmt.quote` produces.
+    /// Handles the quoting `TextEscaping.logfmtValue` produces.
     public static func parse(_ line: Substring) -> [String: String]? {
         var fields: [String: String] = [:]
         var rest = line.drop { $0 == " " }

@@ -80,7 +80,7 @@ public struct PrometheusExposition: Sendable {
     public var text: String {
         var output = ""
         for family in families {
-            output += "# HELP \(family.name) \(Self.escapeHelp(family.help))\n"
+            output += "# HELP \(family.name) \(TextEscaping.prometheusHelp(family.help))\n"
             output += "# TYPE \(family.name) \(family.type.rawValue)\n"
             for line in family.lines { output += line + "\n" }
         }
@@ -102,7 +102,7 @@ public struct PrometheusExposition: Sendable {
 
     static func sampleLine(_ name: String, _ labels: [(name: String, value: String)], _ value: Double) -> String {
         guard !labels.isEmpty else { return "\(name) \(formatValue(value))" }
-        let pairs = labels.map { "\(labelName($0.name))=\"\(escapeLabelValue($0.value))\"" }
+        let pairs = labels.map { "\(labelName($0.name))=\"\(TextEscaping.prometheusLabelValue($0.value))\"" }
         return "\(name){\(pairs.joined(separator: ","))} \(formatValue(value))"
     }
 
@@ -120,33 +120,6 @@ public struct PrometheusExposition: Sendable {
         }
         if bytes.isEmpty || (bytes[0] >= 0x30 && bytes[0] <= 0x39) { bytes.insert(UInt8(ascii: "_"), at: 0) }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// HELP text: backslash and newline escaped.
-    static func escapeHelp(_ text: String) -> String {
-        var output = ""
-        for character in text.unicodeScalars {
-            switch character {
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            default: output.unicodeScalars.append(character)
-            }
-        }
-        return output
-    }
-
-    /// Label values: backslash, double quote and newline escaped.
-    static func escapeLabelValue(_ text: String) -> String {
-        var output = ""
-        for character in text.unicodeScalars {
-            switch character {
-            case "\\": output += "\\\\"
-            case "\"": output += "\\\""
-            case "\n": output += "\\n"
-            default: output.unicodeScalars.append(character)
-            }
-        }
-        return output
     }
 
     /// Integers without a fraction, `+Inf`, `-Inf`, `NaN`, other values in Swift's shortest

@@ -24,35 +24,14 @@ public struct JSONLineLogger: AgentLogger {
 
     static func line(_ record: LogRecord, timestamp: String, commonFields: [LogField] = []) -> String {
         var seen: Set<String> = ["ts", "level", "msg"]
-        var line = "{\"ts\":\(quote(timestamp)),\"level\":\(quote(record.level.description)),\"msg\":\(quote(record.message))"
+        var line = "{\"ts\":\(TextEscaping.jsonString(timestamp)),\"level\":\(TextEscaping.jsonString(record.level.description)),"
+            + "\"msg\":\(TextEscaping.jsonString(record.message))"
         for field in commonFields + record.fields {
             var key = field.key
             while seen.contains(key) { key = "field_" + key }
             seen.insert(key)
-            line += ",\(quote(key)):\(quote(field.value))"
+            line += ",\(TextEscaping.jsonString(key)):\(TextEscaping.jsonString(field.value))"
         }
         return line + "}\n"
-    }
-
-    /// A JSON string literal: quotes, backslashes and control characters escaped (RFC 8259).
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
