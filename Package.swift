@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // LicenseMesh: license-server failover over SWIM gossip. No package dependencies by design:
-// everything here is the Swift toolchain plus OpenSSL's libcrypto (through the CCrypto system library).
+// everything here is the Swift toolchain plus OpenSSL's libcrypto (through the CCrypto system library)
+// and Linux's own headers (CLinux).
 import PackageDescription
 
 let package = Package(
@@ -15,6 +16,8 @@ let package = Package(
     targets: [
         // OpenSSL libcrypto: AES-256-GCM, Ed25519, SHA-256, secure random. Never our own primitives.
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        // Linux headers the Glibc module leaves out (epoll), for the HTTP API's event loop. No library.
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // Thin, safe Swift wrappers over CCrypto.
         .target(name: "Crypto", dependencies: ["CCrypto"]),
         // The membership protocol as a pure state machine: no I/O, no clock, no threads.
@@ -26,7 +29,7 @@ let package = Package(
         // Deterministic network and virtual clock driving many instances in one process.
         .target(name: "Simulation", dependencies: ["SWIM", "Licensing"]),
         // The runtime: sockets, timers, the agent, the local HTTP API.
-        .target(name: "Mesh", dependencies: ["SWIM", "Wire", "Licensing", "Crypto"]),
+        .target(name: "Mesh", dependencies: ["SWIM", "Wire", "Licensing", "Crypto", "CLinux"]),
         // Benchmarks live under Benchmarks/ and run through `licmesh bench ...`.
         .target(name: "Benchmarks", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh"], path: "Benchmarks/Sources"),
         .executableTarget(name: "licmesh", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh", "Crypto", "Benchmarks"]),

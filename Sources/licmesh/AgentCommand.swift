@@ -30,7 +30,7 @@ let agentCommand = Command(
         .value("--mac", "MAC", "This host's MAC as the license lists it (default: the first hardware interface's)."),
         .value("--cores", "N", "Cores to request from the license authority (default: the online CPU count)."),
         .value("--data-dir", "DIR", "Directory for what must survive a restart (boot counter, ledger, own grant); one per agent."),
-        .value("--http", "HOST:PORT", "With --license: serve the local HTTP API here (numeric; the config file's httpAddress)."),
+        .value("--http", "HOST:PORT|unix:PATH", "With --license: serve the local HTTP API here, over TCP or a unix socket (the config file's httpAddress or httpSocket)."),
         .flag("--events", "Print one line per membership (and licensing) event to standard output (event=... logfmt), and the counters on SIGUSR1 and at exit."),
         .value("--log-level", "LEVEL", "Log lines on standard error at or above: debug, info (default), warn, error."),
         .value("--log-format", "FORMAT", "Log lines as logfmt (default) or json."),

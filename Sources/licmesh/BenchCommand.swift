@@ -9,7 +9,7 @@ import Simulation
 let benchCommand = Command(
     name: "bench",
     summary: "Run a benchmark and write its figures to a results folder.",
-    subcommands: [benchDetectionCommand, benchIdleCommand, benchCodecCommand, benchScaleCommand, benchAuthorityCommand,
+    subcommands: [benchDetectionCommand, benchIdleCommand, benchCodecCommand, benchScaleCommand, benchAuthorityCommand, benchHTTPCommand,
                   benchStarvationCommand, benchSimCommand, benchTakeoverSimCommand, benchCatalogueCommand]
 )
 
@@ -250,6 +250,20 @@ let benchAuthorityCommand = Command(
         _ = try AuthorityBenchmark.run(nodes: nodes, seconds: seconds, clients: clients,
                                        profile: arguments.string("--profile") ?? "lan",
                                        resultsDirectory: arguments.string("--results") ?? "results") { print($0) }
+        return 0
+    }
+)
+
+let benchHTTPCommand = Command(
+    name: "http",
+    summary: "Validate latency at a replica's local API with 0, 100, 1,000 idle connections and 100 slowloris clients held (real agents).",
+    options: [
+        .value("--seconds", "S", "Duration of each measured row (default 5)."),
+        .value("--results", "DIR", "Folder for bench-http.json (default results)."),
+    ],
+    run: { arguments in
+        let seconds = try arguments.double("--seconds", default: 5, range: 1...600)
+        _ = try HTTPLoadBenchmark.run(seconds: seconds, resultsDirectory: arguments.string("--results") ?? "results") { printFlushed($0) }
         return 0
     }
 )

@@ -17,7 +17,8 @@ struct LicensedRunner {
     let config: LicensedAgentConfig
     let logger: any AgentLogger
     let startupLines: [LogRecord]
-    let httpAddress: SocketAddress?
+    /// The local API, when served.
+    let api: AgentAPIConfiguration?
     let printEvents: Bool
 
     /// From a configuration file. A `ConfigError` (field, value, fix) means nothing was bound: print
@@ -40,7 +41,7 @@ struct LicensedRunner {
         lines += resolved.warnings.map { LogRecord(.warning, "configuration warning", [LogField("warning", $0)]) }
         startupLines = lines
         config = LicensedAgentConfig(resolved)
-        httpAddress = resolved.httpAddress
+        api = resolved.apiConfiguration
     }
 
     /// From flags: the licensed agent without a configuration file (and without the HTTP API).
@@ -104,11 +105,13 @@ struct LicensedRunner {
         logger = try Self.logFormat(arguments) == "json" ? JSONLineLogger(minimumLevel: level) : LogfmtLogger(minimumLevel: level)
         startupLines = []
         if let text = arguments.string("--http") {
-            do { httpAddress = try SocketAddress(parsing: text) } catch {
-                throw arguments.malformed("--http", text, "a numeric HOST:PORT such as 127.0.0.1:7947")
+            switch try? HTTPEndpoint(parsing: text) {
+            case .tcp(let address)?: api = AgentAPIConfiguration(address: address)
+            case .unix(let path)?: api = AgentAPIConfiguration(address: nil, unixSocketPath: path)
+            case nil: throw arguments.malformed("--http", text, "a numeric HOST:PORT such as 127.0.0.1:7947, or unix:/PATH")
             }
         } else {
-            httpAddress = nil
+            api = nil
         }
         printEvents = arguments.flag("--events")
     }
@@ -124,11 +127,11 @@ struct LicensedRunner {
             return 1
         }
         let api: (any LocalAPI)?
-        if let httpAddress {
+        if let configuration = self.api {
             do {
-                api = try startLocalAPI(licensed, address: httpAddress)
+                api = try startLocalAPI(licensed, configuration: configuration)
             } catch {
-                printError("error: cannot start the local HTTP API on \(httpAddress): \(error)")
+                printError("error: cannot start the local HTTP API: \(error)")
                 Self.wait { await licensed.stop() }
                 return 1
             }
@@ -243,6 +246,6 @@ protocol LocalAPI {
 extension AgentHTTPAPI: LocalAPI {}
 
 /// The hook where the local HTTP API (issue 5) starts over the agent's `AgentControl`.
-func startLocalAPI(_ control: any AgentControl, address: SocketAddress) throws -> (any LocalAPI)? {
-    try AgentHTTPAPI(control: control, configuration: AgentAPIConfiguration(address: address))
+func startLocalAPI(_ control: any AgentControl, configuration: AgentAPIConfiguration) throws -> (any LocalAPI)? {
+    try AgentHTTPAPI(control: control, configuration: configuration)
 }

@@ -9,7 +9,8 @@ import Mesh
 /// answered an error), 2 the agent cannot be reached.
 
 private let sharedOptions: [OptionSpec] = [
-    .value("--http", "HOST:PORT", "The agent's HTTP API (default: $LICMESH_HTTP, else \(AgentAPIConfiguration.defaultAddress), the config's default httpAddress)."),
+    .value("--http", "HOST:PORT|unix:PATH", "The agent's HTTP API: its TCP address or its unix socket (default: $LICMESH_HTTP, else \(AgentAPIConfiguration.defaultAddress), the config's default httpAddress)."),
+    .value("--token-file", "FILE", "The bearer token for an agent with httpTokenFile (default: $LICMESH_HTTP_TOKEN_FILE)."),
     .flag("--json", "Print the agent's answer as JSON instead of a table."),
 ]
 
@@ -69,12 +70,21 @@ private struct StatusQuery {
             throw UsageError(message: "unexpected argument '\(extra)'", command: arguments.commandPath)
         }
         let flag = arguments.string("--http")
+        let environment = ProcessInfo.processInfo.environment
+        let address: HTTPEndpoint
         do {
-            client = AgentAPIClient(address: try AgentAPIClient.address(flag: flag, environment: ProcessInfo.processInfo.environment))
+            address = try AgentAPIClient.address(flag: flag, environment: environment)
         } catch {
             let source = flag != nil ? "--http" : "LICMESH_HTTP"
             throw UsageError(message: "\(source): \(error)", command: arguments.commandPath)
         }
+        let token: String?
+        do {
+            token = try AgentAPIClient.bearerToken(flag: arguments.string("--token-file"), environment: environment)
+        } catch {
+            throw UsageError(message: "\(error)", command: arguments.commandPath)
+        }
+        client = AgentAPIClient(address: address, bearerToken: token)
     }
 
     func run(_ ask: (AgentAPIClient) throws(AgentAPIClientError) -> (String, Int32)) throws -> Int32 {

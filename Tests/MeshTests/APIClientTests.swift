@@ -65,7 +65,7 @@ extension TransportTests {
             let control = FakeAgentControl()
             let api = try APIEndpointTests.start(control)
             defer { api.stop() }
-            let client = AgentAPIClient(address: api.localAddress, timeout: Self.patience)
+            let client = AgentAPIClient(address: api.address, timeout: Self.patience)
             let status = try client.status()
             #expect(status == APIFixtures.healthyStatus())
             #expect(StatusExitCode.of(status) == 0)
@@ -85,7 +85,7 @@ extension TransportTests {
                 api.stop()
             }
             control.set { $0.hang = true }
-            let client = AgentAPIClient(address: api.localAddress, timeout: Self.patience)
+            let client = AgentAPIClient(address: api.address, timeout: Self.patience)
             do {
                 _ = try client.status()
                 Issue.record("a stuck agent answered")
@@ -143,12 +143,12 @@ extension TransportTests {
         @Test func theServerClosingAfterAnAnswerEndsReuse() throws {
             let api = try APIEndpointTests.start(FakeAgentControl())
             defer { api.stop() }
-            let client = try HTTPClientConnection(connectingTo: api.localAddress, timeout: Self.patience)
+            let client = try HTTPClientConnection(connectingTo: api.address, timeout: Self.patience)
             defer { client.close() }
             let response = try client.send("GET", "/health/live", headers: ["Connection": "close"], timeout: Self.patience)
             #expect(response.status == 200)
             #expect(!client.isReusable)
-            #expect(throws: HTTPClientError.closed(address: api.localAddress)) { try client.get("/health/live", timeout: Self.patience) }
+            #expect(throws: HTTPClientError.closed(address: .tcp(api.address))) { try client.get("/health/live", timeout: Self.patience) }
             #expect(throws: HTTPClientError.self) { try client.send("GET", "/a b", timeout: Self.patience) }
         }
     }

@@ -21,11 +21,11 @@ extension TransportTests {
         }
 
         static func get(_ api: AgentHTTPAPI, _ path: String) throws -> HTTPClientResponse {
-            try HTTPClientConnection.request("GET", path, to: api.localAddress, timeout: patience)
+            try HTTPClientConnection.request("GET", path, to: api.address, timeout: patience)
         }
 
         static func post(_ api: AgentHTTPAPI, _ path: String, _ body: String?) throws -> HTTPClientResponse {
-            try HTTPClientConnection.request("POST", path, to: api.localAddress, body: body.map { Array($0.utf8) }, timeout: patience)
+            try HTTPClientConnection.request("POST", path, to: api.address, body: body.map { Array($0.utf8) }, timeout: patience)
         }
 
         static func decode<T: Decodable>(_ type: T.Type, _ response: HTTPClientResponse) throws -> T {
@@ -45,7 +45,7 @@ extension TransportTests {
             let control = FakeAgentControl()
             let api = try Self.start(control)
             defer { api.stop() }
-            #expect(api.localAddress.ip == .loopbackV4)
+            #expect(api.address.ip == .loopbackV4)
             let response = try Self.get(api, "/v1/status")
             #expect(response.status == 200)
             #expect(response.headers["Content-Type"] == "application/json")
@@ -205,7 +205,7 @@ extension TransportTests {
             let control = FakeAgentControl()
             let api = try Self.start(control)
             defer { api.stop() }
-            let client = try HTTPTestClient(api.localAddress)
+            let client = try HTTPTestClient(api.address)
             defer { client.close() }
             // Only the head is sent: the limit applies to the declared length.
             client.send("POST /v1/acquire HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
@@ -310,7 +310,7 @@ extension TransportTests {
             let control = FakeAgentControl()
             let api = try Self.start(control)
             defer { api.stop() }
-            let client = try HTTPClientConnection(connectingTo: api.localAddress, timeout: Self.patience)
+            let client = try HTTPClientConnection(connectingTo: api.address, timeout: Self.patience)
             defer { client.close() }
 
             #expect(try client.get("/v1/status", timeout: Self.patience).status == 200)

@@ -129,18 +129,21 @@ import Testing
         notJoined.joined = false
         #expect(StatusExitCode.of(notJoined) == 1)
 
-        let address = AgentAPIConfiguration.defaultAddress
+        let address = HTTPEndpoint.tcp(AgentAPIConfiguration.defaultAddress)
         #expect(AgentAPIClientError.unreachable(address: address, reason: "connection refused").exitCode == 2)
         #expect(AgentAPIClientError.unexpectedAnswer(address: address, reason: "not JSON").exitCode == 2)
         #expect(AgentAPIClientError.agentError(address: address, status: 503, message: "stuck").exitCode == 1)
     }
 
     @Test func theAddressComesFromTheFlagThenTheEnvironmentThenTheDefault() throws {
-        #expect(try AgentAPIClient.address(flag: nil, environment: [:]) == .loopbackV4(port: 7947))
-        #expect(try AgentAPIClient.address(flag: nil, environment: ["LICMESH_HTTP": "127.0.0.1:9000"]) == .loopbackV4(port: 9000))
+        #expect(try AgentAPIClient.address(flag: nil, environment: [:]) == .tcp(.loopbackV4(port: 7947)))
+        #expect(try AgentAPIClient.address(flag: nil, environment: ["LICMESH_HTTP": "127.0.0.1:9000"]) == .tcp(.loopbackV4(port: 9000)))
         #expect(try AgentAPIClient.address(flag: "127.0.0.2:9100", environment: ["LICMESH_HTTP": "127.0.0.1:9000"])
-            == SocketAddress(parsing: "127.0.0.2:9100"))
-        #expect(try AgentAPIClient.address(flag: "localhost:7947", environment: [:]) == .loopbackV4(port: 7947), "IPv4 first")
+            == .tcp(SocketAddress(parsing: "127.0.0.2:9100")))
+        #expect(try AgentAPIClient.address(flag: "localhost:7947", environment: [:]) == .tcp(.loopbackV4(port: 7947)), "IPv4 first")
+        #expect(try AgentAPIClient.address(flag: "unix:/run/licmesh/api.sock", environment: [:]) == .unix(path: "/run/licmesh/api.sock"))
+        #expect(try AgentAPIClient.address(flag: nil, environment: ["LICMESH_HTTP": "/run/x.sock"]) == .unix(path: "/run/x.sock"))
+        #expect(throws: AddressError.self) { try AgentAPIClient.address(flag: "unix:relative.sock", environment: [:]) }
         #expect(throws: AddressError.self) { try AgentAPIClient.address(flag: "no-port", environment: [:]) }
     }
 }

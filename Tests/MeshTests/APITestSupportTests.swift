@@ -1,3 +1,4 @@
+import Glibc
 import Licensing
 import Mesh
 import Synchronization
@@ -14,6 +15,8 @@ final class FakeAgentControl: AgentControl {
         var metrics = "# HELP licmesh_members Members by state.\n# TYPE licmesh_members gauge\nlicmesh_members{state=\"alive\"} 3\n"
         /// Every call waits on the gate while this is set.
         var hang = false
+        /// Only acquires wait on the gate (an authority that does not answer).
+        var hangAcquires = false
     }
 
     struct Call: Equatable {
@@ -32,13 +35,25 @@ final class FakeAgentControl: AgentControl {
 
     /// Lets every hung call return, so no task outlives its test.
     func releaseHung() {
-        set { $0.hang = false }
+        set {
+            $0.hang = false
+            $0.hangAcquires = false
+        }
         gate.open()
+    }
+
+    /// Blocks a test thread until `count` calls named `name` have been made; false after 10 s.
+    func waitForCalls(_ name: String, count: Int) -> Bool {
+        for _ in 0..<1000 {
+            if calls.filter({ $0.name == name }).count >= count { return true }
+            usleep(10_000)
+        }
+        return false
     }
 
     private func answer<Value>(_ call: Call, _ pick: (Answers) -> Value) async -> Value {
         recorded.withLock { $0.append(call) }
-        if answers.withLock({ $0.hang }) { await gate.wait() }
+        if answers.withLock({ $0.hang || ($0.hangAcquires && call.name == "acquire") }) { await gate.wait() }
         return answers.withLock { pick($0) }
     }
 
@@ -60,6 +75,7 @@ final class Gate: Sendable {
     private struct State {
         var open = false
         var waiters: [CheckedContinuation<Void, Never>] = []
+        var arrived = 0
     }
 
     private let state = Mutex(State())
@@ -67,6 +83,7 @@ final class Gate: Sendable {
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { state -> Bool in
+                state.arrived += 1
                 if state.open { return true }
                 state.waiters.append(continuation)
                 return false
@@ -82,6 +99,15 @@ final class Gate: Sendable {
             return state.waiters
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Blocks (a test thread, not the pool) until `count` callers have arrived; false after 10 s.
+    func waitForWaiters(_ count: Int) -> Bool {
+        for _ in 0..<1000 {
+            if state.withLock({ $0.arrived >= count }) { return true }
+            usleep(10_000)
+        }
+        return false
     }
 }
 

@@ -40,7 +40,7 @@ import Testing
         #expect(config.cores == 7)
         #expect(config.profile == "local" && config.settings == .local)
         #expect(config.dataDirectory == "/tmp/licmesh-env-data")
-        #expect(config.httpAddress.description == "127.0.0.1:7100")
+        #expect(config.httpAddress?.description == "127.0.0.1:7100")
         #expect(config.logFormat == .json && config.logLevel == .warn)
         #expect(config.file.source(of: "bind") == .environment("LICMESH_BIND"))
         #expect(config.file.source(of: "mac") == .environment("LICMESH_MAC"))

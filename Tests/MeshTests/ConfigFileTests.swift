@@ -32,6 +32,11 @@ import Wire
                                   "refusedRetryInterval": "3s"]),
             "dataDir": "state",
             "httpAddress": "127.0.0.1:9001",
+            "httpSocket": "api.sock",
+            "httpSocketMode": "0640",
+            "httpSocketGroup": "licmesh",
+            "httpTokenFile": "api.token",
+            "httpOpenReads": false,
             "logFormat": "json",
             "logLevel": "debug",
         ]
@@ -39,6 +44,7 @@ import Wire
 
     @Test func everyDocumentedFieldIsParsedAndResolved() throws {
         let fixture = try ConfigFixture()
+        fixture.scratch.write("api.token", "0123456789abcdef-token\n", mode: 0o640)
         let config = try fixture.resolve(Self.everyField())
         #expect(config.identity.nodeID == NodeID(0xAA))
         #expect(config.identity.mac == ConfigFixture.otherMAC)
@@ -88,7 +94,13 @@ import Wire
         #expect(config.licensing.maximumClockSkew == .seconds(120))
         #expect(config.licensing.refusedRetryInterval == .seconds(3))
         #expect(config.dataDirectory == fixture.scratch.file("state"), "relative to the configuration file's directory")
-        #expect(config.httpAddress.description == "127.0.0.1:9001")
+        #expect(config.httpAddress?.description == "127.0.0.1:9001")
+        #expect(config.httpSocket == fixture.scratch.file("api.sock"))
+        #expect(config.httpSocketAccess == UnixSocketAccess(mode: 0o640, group: "licmesh"))
+        #expect(config.httpToken == "0123456789abcdef-token")
+        #expect(config.httpOpenReads == false)
+        #expect(config.apiConfiguration.server.unixSocketPath == config.httpSocket)
+        #expect(config.apiConfiguration.access.bearerToken == "0123456789abcdef-token")
         #expect(config.logFormat == .json)
         #expect(config.logLevel == .debug)
     }

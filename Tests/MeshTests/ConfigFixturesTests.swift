@@ -147,7 +147,7 @@ extension AgentConfigFile {
         #expect(config.licensing.policy == nil)
         #expect(config.licensing.deadGracePeriod == LicensingSettings().deadGracePeriod)
         #expect(config.dataDirectory == "/var/lib/licmesh")
-        #expect(config.httpAddress.description == "127.0.0.1:7947")
+        #expect(config.httpAddress?.description == "127.0.0.1:7947")
         #expect(config.logFormat == .logfmt)
         #expect(config.logLevel == .info)
         #expect(config.warnings.isEmpty, "\(config.warnings)")

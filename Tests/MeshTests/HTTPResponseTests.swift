@@ -73,29 +73,29 @@ import Testing
         return router
     }
 
-    @Test func exactPathAndMethodReachTheHandler() {
+    @Test func exactPathAndMethodReachTheHandler() async {
         let router = Self.router()
-        #expect(router.handle(HTTPRequest(method: "GET", target: "/v1/status")).body == Array("status".utf8))
-        #expect(router.handle(HTTPRequest(method: "POST", target: "/v1/acquire", body: [1, 2])).body == Array("acquired 2".utf8))
-        #expect(router.handle(HTTPRequest(method: "DELETE", target: "/v1/acquire")).body == Array("released".utf8))
-        #expect(router.handle(HTTPRequest(method: "HEAD", target: "/v1/status")).status == .ok, "HEAD is served by GET")
-        #expect(router.handle(HTTPRequest(method: "GET", target: "/v1/status?verbose=1")).status == .ok, "the query is not part of the path")
+        #expect(await router.handle(HTTPRequest(method: "GET", target: "/v1/status")).body == Array("status".utf8))
+        #expect(await router.handle(HTTPRequest(method: "POST", target: "/v1/acquire", body: [1, 2])).body == Array("acquired 2".utf8))
+        #expect(await router.handle(HTTPRequest(method: "DELETE", target: "/v1/acquire")).body == Array("released".utf8))
+        #expect(await router.handle(HTTPRequest(method: "HEAD", target: "/v1/status")).status == .ok, "HEAD is served by GET")
+        #expect(await router.handle(HTTPRequest(method: "GET", target: "/v1/status?verbose=1")).status == .ok, "the query is not part of the path")
     }
 
-    @Test func unknownPathIs404() {
+    @Test func unknownPathIs404() async {
         let router = Self.router()
         for target in ["/v1/statu", "/v1/status/", "/V1/status", "/v1/../v1/status", "/"] {
-            let response = router.handle(HTTPRequest(method: "GET", target: target))
+            let response = await router.handle(HTTPRequest(method: "GET", target: target))
             #expect(response.status == .notFound, "\(target)")
         }
     }
 
-    @Test func wrongMethodIs405WithAllow() {
+    @Test func wrongMethodIs405WithAllow() async {
         let router = Self.router()
-        let onStatus = router.handle(HTTPRequest(method: "POST", target: "/v1/status"))
+        let onStatus = await router.handle(HTTPRequest(method: "POST", target: "/v1/status"))
         #expect(onStatus.status == .methodNotAllowed)
         #expect(onStatus.headers["Allow"] == "GET, HEAD")
-        let onAcquire = router.handle(HTTPRequest(method: "GET", target: "/v1/acquire"))
+        let onAcquire = await router.handle(HTTPRequest(method: "GET", target: "/v1/acquire"))
         #expect(onAcquire.status == .methodNotAllowed)
         #expect(onAcquire.headers["Allow"] == "DELETE, POST")
         #expect(Self.text(onAcquire.body).contains("\"status\":405"))

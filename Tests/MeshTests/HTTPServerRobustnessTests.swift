@@ -17,7 +17,7 @@ extension TransportTests {
         @Test func halfAHeadThenSilenceGets408AndIsClosed() throws {
             let server = try Server.start(Server.shortTimeouts())
             defer { server.stop() }
-            let client = try Client(server.localAddress)
+            let client = try Client(server.address)
             #expect(client.send("GET /v1/status HTTP/1.1\r\nHost: te"))
             let response = try client.readResponse()
             #expect(response.status == 408)
@@ -31,7 +31,7 @@ extension TransportTests {
             // Each byte arrives well within any per-read timeout; only a deadline for the whole head stops this.
             let server = try Server.start(Server.shortTimeouts())
             defer { server.stop() }
-            let client = try Client(server.localAddress)
+            let client = try Client(server.address)
             let head = Array("GET /v1/status HTTP/1.1\r\nHost: test\r\nAccept: */*\r\nX-Padding: aaaaaaaaaaaaaaaa\r\n\r\n".utf8)
             let stopTrickling = Atomic<Bool>(false)
             let connection = client.connection
@@ -53,7 +53,7 @@ extension TransportTests {
         @Test func aStalledBodyGets408() throws {
             let server = try Server.start(Server.shortTimeouts())
             defer { server.stop() }
-            let client = try Client(server.localAddress)
+            let client = try Client(server.address)
             #expect(client.send("POST /v1/echo HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n\r\nabc"))
             let response = try client.readResponse()
             #expect(response.status == 408)
@@ -65,10 +65,10 @@ extension TransportTests {
             let server = try Server.start(Server.shortTimeouts())
             defer { server.stop() }
             // Connects and says nothing: closed, and no bytes at all come back (closedByServer is false on data).
-            let silent = try Client(server.localAddress)
+            let silent = try Client(server.address)
             #expect(silent.closedByServer())
             // Served once, then idle: closed after the idle timeout, again without a response.
-            let idle = try Client(server.localAddress)
+            let idle = try Client(server.address)
             #expect(idle.send("GET /v1/status HTTP/1.1\r\nHost: test\r\n\r\n"))
             #expect(try idle.readResponse().status == 200)
             #expect(idle.closedByServer())
@@ -82,7 +82,7 @@ extension TransportTests {
             configuration.maxRequestsPerConnection = 3
             let server = try Server.start(configuration)
             defer { server.stop() }
-            let client = try Client(server.localAddress)
+            let client = try Client(server.address)
             for index in 1...3 {
                 #expect(client.send("GET /v1/status HTTP/1.1\r\nHost: test\r\n\r\n"))
                 let response = try client.readResponse()
@@ -94,37 +94,66 @@ extension TransportTests {
 
         // MARK: - More clients than workers
 
-        @Test func aConnectionBeyondThePoolGets503WhileHeldWorkersKeepServing() throws {
+        @Test func atTheConnectionBoundTheOldestIdleConnectionMakesRoomAndBusyOnesAreNeverEvicted() throws {
+            let gate = Gate()
+            var router = HTTPServerTests.router()
+            router.get("/slow") { _ in
+                await gate.wait()
+                return .text("done")
+            }
             var configuration = HTTPServerConfiguration(maxConnections: 2)
             configuration.idleTimeout = .seconds(60)
             configuration.headTimeout = .seconds(60)
-            let server = try Server.start(configuration)
+            let server = try Server.start(configuration, handler: router.handler)
             defer { server.stop() }
-            // Two kept-alive connections occupy both workers.
-            let holders = try (0..<2).map { _ in try Client(server.localAddress) }
+            // Two kept-alive connections, both idle after one request; the first is the older.
+            let holders = try (0..<2).map { _ in try Client(server.address) }
             for holder in holders {
                 #expect(holder.send("GET /v1/status HTTP/1.1\r\nHost: test\r\n\r\n"))
                 #expect(try holder.readResponse().status == 200)
             }
-            let extra = try Client(server.localAddress)
-            let refused = try extra.readResponse()
+            // A third client is served: the oldest idle connection made room, silently.
+            let third = try Client(server.address)
+            #expect(third.send("GET /v1/status HTTP/1.1\r\nHost: test\r\n\r\n"))
+            #expect(try third.readResponse().status == 200)
+            #expect(holders[0].closedByServer())
+            #expect(server.metrics.snapshot().connectionsEvicted == 1)
+
+            // Both open connections busy: nothing may be evicted, so a newcomer gets a 503.
+            #expect(holders[1].send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n"))
+            #expect(third.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n"))
+            #expect(gate.waitForWaiters(2))
+            let refusedClient = try Client(server.address)
+            let refused = try refusedClient.readResponse()
             #expect(refused.status == 503)
-            #expect(refused.text.contains("busy"))
-            #expect(extra.closedByServer())
-            #expect(server.metrics.snapshot().connectionsRejected == 1)
+            #expect(refused.text.contains("all busy"))
+            #expect(server.metrics.snapshot().connectionsRefused == 1)
 
-            // The held connections are still served.
-            #expect(holders[0].send("GET /v1/status HTTP/1.1\r\nHost: test\r\n\r\n"))
-            #expect(try holders[0].readResponse().status == 200)
+            // The busy ones are answered once their handlers finish.
+            gate.open()
+            #expect(try holders[1].readResponse().text == "done")
+            #expect(try third.readResponse().text == "done")
+            #expect(server.metrics.snapshot().connectionsOpen == 2)
+        }
 
-            // One holder leaves: its worker frees up and a new client is served.
-            holders[1].close()
-            #expect(Self.eventuallyServed(server.localAddress))
+        @Test func oneClientCannotTakeEveryConnection() throws {
+            var configuration = HTTPServerConfiguration(maxConnections: 100, maxConnectionsPerPeer: 3)
+            configuration.headTimeout = .seconds(60)
+            let server = try Server.start(configuration)
+            defer { server.stop() }
+            // Three silent connections from 127.0.0.1, then a fourth: the oldest silent one makes room.
+            let silent = try (0..<3).map { _ in try Client(server.address) }
+            let fourth = try Client(server.address)
+            #expect(fourth.send("GET /v1/status HTTP/1.1\r\nHost: test\r\n\r\n"))
+            #expect(try fourth.readResponse().status == 200)
+            #expect(silent[0].closedByServer())
+            #expect(server.metrics.snapshot().connectionsEvicted == 1)
+            #expect(server.metrics.snapshot().connectionsOpen == 3)
         }
 
         @Test func manyConcurrentClientsAreServedOrRefusedAndNoneHangs() throws {
             let server = try Server.start(HTTPServerConfiguration(maxConnections: 4)) { _ in
-                usleep(2_000)
+                try? await Task.sleep(for: .milliseconds(2))
                 return .text("ok")
             }
             defer { server.stop() }
@@ -134,10 +163,10 @@ extension TransportTests {
                 IOThread(name: "test-client-\(index)") {
                     let outcome: String
                     do {
-                        let response = try Client.get(server.localAddress, "/anything")
+                        let response = try Client.get(server.address, "/anything")
                         outcome = response.status == 200 ? "served" : response.status == 503 ? "refused" : "status \(response.status)"
                     } catch let failure as Client.Failure where failure == .closed || failure == .reset {
-                        outcome = "refused"  // a refused connection may be reset before the 503 is read
+                        outcome = "refused"  // evicted, or refused and reset before the 503 was read
                     } catch {
                         outcome = "failed: \(error)"
                     }
@@ -153,9 +182,10 @@ extension TransportTests {
             #expect(served >= 1)
             let snapshot = server.metrics.snapshot()
             #expect(snapshot.connectionsAccepted == UInt64(clients))
-            #expect(snapshot.connectionsRejected == UInt64(refused))
+            // Every client not served was refused or evicted (served ones may be evicted too, once idle).
+            #expect(snapshot.connectionsRefused + snapshot.connectionsEvicted >= UInt64(refused))
             #expect(snapshot.responses(statusClass: 2) == UInt64(served))
-            #expect(Self.eventuallyServed(server.localAddress))
+            #expect(Self.eventuallyServed(server.address))
         }
 
         @Test func aFloodOfGarbageConnectionsLeavesTheServerServing() throws {
@@ -176,7 +206,7 @@ extension TransportTests {
                 IOThread(name: "test-garbage-\(worker)") {
                     var random = SplitMix(seed: UInt64(worker) &+ 1)
                     for round in 0..<50 {
-                        guard let client = try? Client(server.localAddress) else { continue }
+                        guard let client = try? Client(server.address) else { continue }
                         let bytes = round % 3 == 0
                             ? fixed[Int(random.next() % UInt64(fixed.count))]
                             : (0..<Int(1 + random.next() % 3_000)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
@@ -186,48 +216,46 @@ extension TransportTests {
                 }
             }
             for thread in threads { #expect(thread.join(timeout: TransportTestSupport.patience), "a garbage client hung") }
-            #expect(Self.eventuallyServed(server.localAddress))
+            #expect(Self.eventuallyServed(server.address))
             let snapshot = server.metrics.snapshot()
             #expect(snapshot.connectionsAccepted >= 200)
             #expect(snapshot.parseErrors.values.reduce(0, +) > 0)
-            // Every worker lets go of its garbage connection (bounded wait: they may still be draining one).
+            // Every garbage connection is let go (bounded wait: they may still be draining one).
             let deadline = MonotonicClock.now() + TransportTestSupport.patience
-            while server.metrics.snapshot().connectionsActive > 0, MonotonicClock.now() < deadline { usleep(10_000) }
-            #expect(server.metrics.snapshot().connectionsActive == 0)
+            while server.metrics.snapshot().connectionsOpen > 0, MonotonicClock.now() < deadline { usleep(10_000) }
+            #expect(server.metrics.snapshot().connectionsOpen == 0)
         }
 
         // MARK: - Shutdown
 
         @Test func stopLetsARunningHandlerAnswerAndClosesIdleConnections() throws {
-            let entered = DispatchSemaphore(value: 0)
-            let release = DispatchSemaphore(value: 0)
+            let gate = Gate()
             var router = HTTPServerTests.router()
             router.get("/slow") { _ in
-                entered.signal()
-                release.wait()
+                await gate.wait()
                 return .text("done")
             }
             let server = try Server.start(handler: router.handler)
-            let idle = try Client(server.localAddress)
+            let idle = try Client(server.address)
             #expect(idle.send("GET /v1/status HTTP/1.1\r\nHost: test\r\n\r\n"))
             #expect(try idle.readResponse().status == 200)
 
-            let busy = try Client(server.localAddress)
+            let busy = try Client(server.address)
             #expect(busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n"))
-            #expect(entered.wait(timeout: .now() + .seconds(10)) == .success)
+            #expect(gate.waitForWaiters(1))
             let stopper = IOThread(name: "test-stopper") { server.stop() }
             // The idle connection is closed at once, while the handler still runs...
             #expect(idle.closedByServer())
-            // ...and stop() cannot return before the handler does (it joins the workers).
+            // ...and stop() does not return before the handler's answer is out (within the grace period).
             #expect(!stopper.join(timeout: .milliseconds(100)))
-            release.signal()
+            gate.open()
             #expect(stopper.join(timeout: TransportTestSupport.patience))
             let response = try busy.readResponse()
             #expect(response.status == 200)
             #expect(response.text == "done")
             #expect(response.headers["Connection"] == "close")
             #expect(busy.closedByServer())
-            #expect((try? Client(server.localAddress)) == nil, "the listener is closed")
+            #expect((try? Client(server.address)) == nil, "the listener is closed")
             server.stop()  // a second stop is a no-op
         }
 
@@ -235,9 +263,9 @@ extension TransportTests {
             let before = try #require(OpenFileDescriptors.count(), "no /proc/self/fd on this host")
             for _ in 0..<50 {
                 let server = try Server.start(HTTPServerConfiguration(maxConnections: 2))
-                #expect(try Client.get(server.localAddress, "/v1/status").status == 200)
+                #expect(try Client.get(server.address, "/v1/status").status == 200)
                 // One connection still open at stop: the server must close its end.
-                let lingering = try Client(server.localAddress)
+                let lingering = try Client(server.address)
                 #expect(lingering.send("GET /v1/status HTTP/1.1\r\nHost: test\r\n\r\n"))
                 #expect(try lingering.readResponse().status == 200)
                 server.stop()

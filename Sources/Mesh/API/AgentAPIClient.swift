@@ -4,25 +4,41 @@ import SWIM
 /// What `licmesh status`, `members` and `ledger` ask the local agent, over `HTTPClientConnection`:
 /// typed answers, or an `AgentAPIClientError` that says whether the agent was reached at all.
 public struct AgentAPIClient: Sendable {
-    public var address: SocketAddress
+    public var address: HTTPEndpoint
+    /// Sent as a bearer token when the agent requires one (its `httpTokenFile`).
+    public var bearerToken: String?
     /// Covers connecting, sending and reading each answer.
     public var timeout: Duration
 
-    public init(address: SocketAddress, timeout: Duration = .seconds(10)) {
+    public init(address: HTTPEndpoint, bearerToken: String? = nil, timeout: Duration = .seconds(10)) {
         self.address = address
+        self.bearerToken = bearerToken
         self.timeout = timeout
     }
 
-    /// Where to ask: `--http` when given, else `LICMESH_HTTP`, else the config's default. A host name
-    /// is resolved; its IPv4 address is preferred, since the agent listens on 127.0.0.1 by default and
-    /// `localhost` often resolves to ::1 first.
-    public static func address(flag: String?, environment: [String: String]) throws(AddressError) -> SocketAddress {
+    public init(address: SocketAddress, timeout: Duration = .seconds(10)) {
+        self.init(address: .tcp(address), timeout: timeout)
+    }
+
+    /// Where to ask: `--http` when given, else `LICMESH_HTTP`, else the config's default. `unix:/path`
+    /// (or an absolute path) is the agent's unix socket. A host name is resolved; its IPv4 address is
+    /// preferred, since the agent listens on 127.0.0.1 by default and `localhost` often resolves to
+    /// ::1 first.
+    public static func address(flag: String?, environment: [String: String]) throws(AddressError) -> HTTPEndpoint {
         let text = flag ?? environment["LICMESH_HTTP"] ?? AgentAPIConfiguration.defaultAddress.description
+        if text.hasPrefix("unix:") || text.hasPrefix("/") { return try HTTPEndpoint(parsing: text) }
         let addresses = try SocketAddress.resolve(text)
         guard let chosen = addresses.first(where: { $0.family == .ipv4 }) ?? addresses.first else {
             throw AddressError(text: text, problem: "resolved to no address")
         }
-        return chosen
+        return .tcp(chosen)
+    }
+
+    /// The bearer token: the file named by `--token-file`, else by `LICMESH_HTTP_TOKEN_FILE`; nil when
+    /// neither is given. The file holds the token on its first line.
+    public static func bearerToken(flag: String?, environment: [String: String]) throws(APITokenError) -> String? {
+        guard let path = flag ?? environment["LICMESH_HTTP_TOKEN_FILE"] else { return nil }
+        return try APIToken.read(path: path)
     }
 
     public func status() throws(AgentAPIClientError) -> AgentStatus { try get("/v1/status") }
@@ -33,7 +49,7 @@ public struct AgentAPIClient: Sendable {
     public func get<Answer: Decodable>(_ path: String, as: Answer.Type = Answer.self) throws(AgentAPIClientError) -> Answer {
         let response: HTTPClientResponse
         do {
-            response = try HTTPClientConnection.request("GET", path, to: address, timeout: timeout)
+            response = try HTTPClientConnection.request("GET", path, to: address, bearerToken: bearerToken, timeout: timeout)
         } catch {
             throw .unreachable(address: address, reason: Self.reason(error))
         }
@@ -79,20 +95,20 @@ public struct AgentAPIClient: Sendable {
 /// Why a status command got no answer to show.
 public enum AgentAPIClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Nothing usable came back from the address: the agent is not running, listens elsewhere, or hangs.
-    case unreachable(address: SocketAddress, reason: String)
+    case unreachable(address: HTTPEndpoint, reason: String)
     /// The agent answered with an error status (a 503 when it is stuck, for instance).
-    case agentError(address: SocketAddress, status: Int, message: String)
+    case agentError(address: HTTPEndpoint, status: Int, message: String)
     /// The agent answered 200 with a body this version cannot read.
-    case unexpectedAnswer(address: SocketAddress, reason: String)
+    case unexpectedAnswer(address: HTTPEndpoint, reason: String)
 
     public var description: String {
         switch self {
         case .unreachable(let address, let reason):
             return """
                 cannot reach the licmesh agent's HTTP API at \(address): \(reason).
-                Check that the agent runs (e.g. 'systemctl status licmesh') and that its httpAddress setting \
-                (config field "httpAddress", or LICMESH_HTTP) is \(address); \
-                to ask another address, pass --http HOST:PORT or set LICMESH_HTTP.
+                Check that the agent runs (e.g. 'systemctl status licmesh') and that it serves its API at \(address) \
+                (config fields "httpAddress" and "httpSocket", or LICMESH_HTTP); \
+                to ask elsewhere, pass --http HOST:PORT or --http unix:/PATH, or set LICMESH_HTTP.
                 """
         case .agentError(let address, let status, let message):
             return "the agent at \(address) answered \(status): \(message)"

@@ -14,10 +14,17 @@ import SWIM
 ///   not answer in time. 404, 405 (with `Allow`), 413 and the other framing errors come from the
 ///   router and the server.
 /// Every error body is `{"error": "...", "status": N}`, the message the library would print.
+///
+/// Every request passes `APIAccessCheck` first (401, 403, 415 as it says); acquire and release are
+/// the changes, everything else reads.
 struct AgentAPIRoutes: Sendable {
     let control: any AgentControl
     let configuration: AgentAPIConfiguration
-    let bound: AgentCallBound
+    /// Snapshot calls (status, validate, metrics) and authority requests (acquire, release) are bounded
+    /// apart, so that requests waiting for the authority never crowd out a validate.
+    let snapshots: AgentCallBound
+    let requests: AgentCallBound
+    let access: APIAccessCheck
     /// The serving server's own counters, appended to `/metrics` (nil until the server exists).
     let serverMetrics: @Sendable () -> HTTPServerMetrics?
 
@@ -25,27 +32,40 @@ struct AgentAPIRoutes: Sendable {
     static let acquireExample = #"{"cores": 4, "timeoutMs": 5000}"#
     static let releaseExample = #"{"timeoutMs": 5000}"#
 
+    /// The routes behind the access check.
+    var handler: HTTPHandler {
+        let router = self.router
+        let access = self.access
+        return { request in
+            let kind: APIAccessCheck.Kind = Self.changingPaths.contains(request.path) ? .change : .read
+            if let refusal = access.refusal(for: request, kind: kind) { return refusal }
+            return await router.handle(request)
+        }
+    }
+
+    static let changingPaths: Set<String> = ["/v1/acquire", "/v1/release"]
+
     var router: HTTPRouter {
         var router = HTTPRouter()
-        router.get("/v1/status") { _ in self.withStatus { .json($0) } }
-        router.get("/v1/members") { _ in self.withStatus { .json(MembersReport($0)) } }
-        router.get("/v1/license") { _ in self.withStatus { .json(LicenseReport($0)) } }
-        router.get("/v1/ledger") { _ in self.withStatus { .json(LedgerReport($0)) } }
-        router.get("/v1/authority") { _ in self.withStatus { .json(AuthorityReport($0)) } }
-        router.post("/v1/validate") { self.validate($0) }
-        router.post("/v1/acquire") { self.acquire($0) }
-        router.post("/v1/release") { self.release($0) }
-        router.get("/health") { _ in self.health() }
+        router.get("/v1/status") { _ in await self.withStatus { .json($0) } }
+        router.get("/v1/members") { _ in await self.withStatus { .json(MembersReport($0)) } }
+        router.get("/v1/license") { _ in await self.withStatus { .json(LicenseReport($0)) } }
+        router.get("/v1/ledger") { _ in await self.withStatus { .json(LedgerReport($0)) } }
+        router.get("/v1/authority") { _ in await self.withStatus { .json(AuthorityReport($0)) } }
+        router.post("/v1/validate") { await self.validate($0) }
+        router.post("/v1/acquire") { await self.acquire($0) }
+        router.post("/v1/release") { await self.release($0) }
+        router.get("/health") { _ in await self.health() }
         router.get("/health/live") { _ in .json(["status": "ok"]) }
-        router.get("/metrics") { _ in self.metrics() }
+        router.get("/metrics") { _ in await self.metrics() }
         return router
     }
 
     // MARK: - Endpoints
 
-    private func withStatus(_ answer: (AgentStatus) -> HTTPResponse) -> HTTPResponse {
+    private func withStatus(_ answer: (AgentStatus) -> HTTPResponse) async -> HTTPResponse {
         let control = self.control
-        switch bound.call(timeout: configuration.answerTimeout, { await control.status() }) {
+        switch await snapshots.call(timeout: configuration.answerTimeout, { await control.status() }) {
         case .success(let status): return answer(status)
         case .failure(let failure): return Self.agentDidNotAnswer(failure, asking: "for its status")
         }
@@ -53,8 +73,8 @@ struct AgentAPIRoutes: Sendable {
 
     /// Readiness for Kubernetes: joined and licensed. Liveness is `/health/live`, which never asks the
     /// agent, so that a probe restarting unready pods cannot restart an agent that is only unlicensed.
-    private func health() -> HTTPResponse {
-        withStatus { status in
+    private func health() async -> HTTPResponse {
+        await withStatus { status in
             if status.isReady { return .json(HealthReport(status: "ok", node: status.node)) }
             let problems = status.readinessProblems
             return .json(
@@ -65,7 +85,7 @@ struct AgentAPIRoutes: Sendable {
         }
     }
 
-    private func validate(_ request: HTTPRequest) -> HTTPResponse {
+    private func validate(_ request: HTTPRequest) async -> HTTPResponse {
         let feature: String?
         do {
             let body = try AgentAPIRequestBody(parsing: request.body, allowedFields: ["feature"], example: Self.validateExample)
@@ -74,13 +94,13 @@ struct AgentAPIRoutes: Sendable {
             return .error(.badRequest, error.message)
         }
         let control = self.control
-        switch bound.call(timeout: configuration.answerTimeout, { await control.validate(feature: feature) }) {
+        switch await snapshots.call(timeout: configuration.answerTimeout, { await control.validate(feature: feature) }) {
         case .success(let answer): return .json(answer)
         case .failure(let failure): return Self.agentDidNotAnswer(failure, asking: "to validate")
         }
     }
 
-    private func acquire(_ request: HTTPRequest) -> HTTPResponse {
+    private func acquire(_ request: HTTPRequest) async -> HTTPResponse {
         let cores: Int?
         let timeout: Duration
         do {
@@ -93,10 +113,10 @@ struct AgentAPIRoutes: Sendable {
             return .error(.badRequest, error.message)
         }
         let control = self.control
-        return askAuthority(timeout: timeout, asking: "for cores") { await control.acquire(cores: cores, timeout: timeout) }
+        return await askAuthority(timeout: timeout, asking: "for cores") { await control.acquire(cores: cores, timeout: timeout) }
     }
 
-    private func release(_ request: HTTPRequest) -> HTTPResponse {
+    private func release(_ request: HTTPRequest) async -> HTTPResponse {
         let timeout: Duration
         do {
             let body = try AgentAPIRequestBody(parsing: request.body, allowedFields: ["timeoutMs"], example: Self.releaseExample)
@@ -105,19 +125,18 @@ struct AgentAPIRoutes: Sendable {
             return .error(.badRequest, error.message)
         }
         let control = self.control
-        return askAuthority(timeout: timeout, asking: "to release its cores") { await control.release(timeout: timeout) }
+        return await askAuthority(timeout: timeout, asking: "to release its cores") { await control.release(timeout: timeout) }
     }
 
-    private func metrics() -> HTTPResponse {
+    private func metrics() async -> HTTPResponse {
         let control = self.control
-        switch bound.call(timeout: configuration.answerTimeout, { await control.metrics() }) {
+        switch await snapshots.call(timeout: configuration.answerTimeout, { await control.metrics() }) {
         case .success(var text):
             if !text.isEmpty, !text.hasSuffix("\n") { text += "\n" }
-            if let serverMetrics = serverMetrics() {
-                var exposition = PrometheusExposition()
-                serverMetrics.write(into: &exposition)
-                text += exposition.text
-            }
+            var exposition = PrometheusExposition()
+            serverMetrics()?.write(into: &exposition)
+            access.counters.write(into: &exposition)
+            text += exposition.text
             return HTTPResponse(status: .ok, headers: ["Content-Type": PrometheusExposition.contentType], body: Array(text.utf8))
         case .failure(let failure):
             return Self.agentDidNotAnswer(failure, asking: "for its metrics")
@@ -132,10 +151,10 @@ struct AgentAPIRoutes: Sendable {
         return .milliseconds(millis)
     }
 
-    /// Acquire and release: the agent waits up to `timeout` for the authority, so the HTTP side waits
+    /// Acquire and release: the agent waits up to `timeout` for the authority, so the handler waits
     /// that long plus the answer bound before calling the agent stuck.
-    private func askAuthority(timeout: Duration, asking what: String, _ call: @escaping @Sendable () async -> RequestAnswer) -> HTTPResponse {
-        switch bound.call(timeout: timeout + configuration.answerTimeout, call) {
+    private func askAuthority(timeout: Duration, asking what: String, _ call: @escaping @Sendable () async -> RequestAnswer) async -> HTTPResponse {
+        switch await requests.call(timeout: timeout + configuration.answerTimeout, call) {
         case .success(let answer): return Self.response(for: answer, timeout: timeout)
         case .failure(let failure): return Self.agentDidNotAnswer(failure, asking: what)
         }

@@ -4,17 +4,17 @@ import SWIM
 /// address; `reason` is written for an operator, not a programmer.
 public enum HTTPClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// No connection could be opened (refused, no route, timed out while connecting).
-    case cannotConnect(address: SocketAddress, reason: String)
+    case cannotConnect(address: HTTPEndpoint, reason: String)
     /// The connection was open but the response did not arrive in full before the deadline.
-    case timedOut(address: SocketAddress, after: Duration)
+    case timedOut(address: HTTPEndpoint, after: Duration)
     /// The server closed or reset the connection before a complete response.
-    case closed(address: SocketAddress)
+    case closed(address: HTTPEndpoint)
     /// What came back is not an HTTP/1.x response we can read (or is over our limits).
-    case malformedResponse(address: SocketAddress, reason: String)
+    case malformedResponse(address: HTTPEndpoint, reason: String)
     /// The request itself cannot be sent (a target with spaces or line breaks: a caller's bug).
     case invalidRequest(reason: String)
 
-    public var address: SocketAddress? {
+    public var address: HTTPEndpoint? {
         switch self {
         case .cannotConnect(let address, _), .timedOut(let address, _), .closed(let address), .malformedResponse(let address, _):
             return address

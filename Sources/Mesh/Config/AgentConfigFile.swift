@@ -27,6 +27,14 @@ public struct AgentConfigFile: Hashable, Sendable, Encodable {
     public var licensing: [String: ConfigValue]?
     public var dataDir: String?
     public var httpAddress: String?
+    /// The API's unix socket, its mode (octal text such as "0660") and group.
+    public var httpSocket: String?
+    public var httpSocketMode: String?
+    public var httpSocketGroup: String?
+    /// A file holding the bearer token TCP clients must send.
+    public var httpTokenFile: String?
+    /// Whether reads over TCP need no token (default true).
+    public var httpOpenReads: Bool?
     public var logFormat: String?
     public var logLevel: String?
 
@@ -41,7 +49,7 @@ public struct AgentConfigFile: Hashable, Sendable, Encodable {
     public static let fieldNames = [
         "nodeID", "mac", "bind", "advertise", "seeds", "clusterName", "gossipKeyFiles", "insecurePlaintext",
         "licenseFile", "vendorPublicKeyFile", "cores", "profile", "settings", "licensing", "dataDir",
-        "httpAddress", "logFormat", "logLevel",
+        "httpAddress", "httpSocket", "httpSocketMode", "httpSocketGroup", "httpTokenFile", "httpOpenReads", "logFormat", "logLevel",
     ]
 
     /// A configuration file is a few hundred bytes; anything near this size is the wrong file.
@@ -102,6 +110,11 @@ public struct AgentConfigFile: Hashable, Sendable, Encodable {
         file.licensing = try reader.object("licensing", example: "{\"policy\": \"majority\"}")
         file.dataDir = try reader.string("dataDir", example: "\"/var/lib/licmesh\"")
         file.httpAddress = try reader.string("httpAddress", example: "\"127.0.0.1:7947\"")
+        file.httpSocket = try reader.string("httpSocket", example: "\"/run/licmesh/api.sock\"")
+        file.httpSocketMode = try reader.string("httpSocketMode", example: "\"0660\"")
+        file.httpSocketGroup = try reader.string("httpSocketGroup", example: "\"licmesh\"")
+        file.httpTokenFile = try reader.string("httpTokenFile", example: "\"/etc/licmesh/api.token\"")
+        file.httpOpenReads = try reader.bool("httpOpenReads")
         file.logFormat = try reader.string("logFormat", example: "\"logfmt\"")
         file.logLevel = try reader.string("logLevel", example: "\"info\"")
         return file
@@ -118,7 +131,8 @@ public struct AgentConfigFile: Hashable, Sendable, Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case nodeID, mac, bind, advertise, seeds, clusterName, gossipKeyFiles, insecurePlaintext, licenseFile,
-             vendorPublicKeyFile, cores, profile, settings, licensing, dataDir, httpAddress, logFormat, logLevel
+             vendorPublicKeyFile, cores, profile, settings, licensing, dataDir, httpAddress, httpSocket, httpSocketMode, httpSocketGroup,
+             httpTokenFile, httpOpenReads, logFormat, logLevel
     }
 
     /// JSONDecoder says only "not valid JSON"; JSONSerialization says where. Convert its character

@@ -28,6 +28,8 @@ extension AgentConfigFile {
         ("LICMESH_PROFILE", "profile", .text),
         ("LICMESH_DATA_DIR", "dataDir", .text),
         ("LICMESH_HTTP", "httpAddress", .text),
+        ("LICMESH_HTTP_SOCKET", "httpSocket", .text),
+        ("LICMESH_HTTP_TOKEN_FILE", "httpTokenFile", .text),
         ("LICMESH_LOG_FORMAT", "logFormat", .text),
         ("LICMESH_LOG_LEVEL", "logLevel", .text),
     ]
@@ -86,6 +88,8 @@ extension AgentConfigFile {
         case "profile": profile = text
         case "dataDir": dataDir = text
         case "httpAddress": httpAddress = text
+        case "httpSocket": httpSocket = text
+        case "httpTokenFile": httpTokenFile = text
         case "logFormat": logFormat = text
         case "logLevel": logLevel = text
         default: assertionFailure("no text field \(field)")

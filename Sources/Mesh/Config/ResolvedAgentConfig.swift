@@ -40,7 +40,13 @@ public struct ResolvedAgentConfig: Sendable {
     public var licensing: LicensingSettings
     /// Absolute path; created (mode 0700) by `DataDirectory.open`, not here.
     public var dataDirectory: String
-    public var httpAddress: SocketAddress
+    /// The API over TCP; nil when `httpAddress` is "off".
+    public var httpAddress: SocketAddress?
+    public var httpSocket: String?
+    public var httpSocketAccess: UnixSocketAccess
+    /// The token read from `httpTokenFile`.
+    public var httpToken: String?
+    public var httpOpenReads: Bool
     public var logFormat: LogFormat
     public var logLevel: LogLevel
     /// Things that work but are probably not what was meant; the agent logs them at startup.
@@ -156,16 +162,36 @@ public struct ResolvedAgentConfig: Sendable {
                               fix: "choose a directory path, e.g. \"\(defaultDataDirectory)\"", source: source("dataDir"))
         }
 
-        let httpAddress = try numericAddress("httpAddress", file.httpAddress ?? defaultHTTPAddress, example: defaultHTTPAddress, source: source("httpAddress"))
-        if httpAddress.port == bind.port && httpAddress.family == bind.family
-            && (httpAddress.ip == bind.ip || httpAddress.ip.isWildcard || bind.ip.isWildcard) {
-            throw ConfigError(.badAddress, field: "httpAddress", value: "'\(httpAddress)'",
-                              problem: "uses the gossip port \(bind.port), which the agent also needs over TCP for state exchange",
-                              fix: "use another port, e.g. \"127.0.0.1:\(bind.port == 7947 ? 7948 : 7947)\"", source: source("httpAddress"))
+        let httpText = file.httpAddress ?? defaultHTTPAddress
+        var httpAddress: SocketAddress?
+        if httpText != "off" {
+            let address = try numericAddress("httpAddress", httpText, example: defaultHTTPAddress, source: source("httpAddress"))
+            if address.port == bind.port && address.family == bind.family
+                && (address.ip == bind.ip || address.ip.isWildcard || bind.ip.isWildcard) {
+                throw ConfigError(.badAddress, field: "httpAddress", value: "'\(address)'",
+                                  problem: "uses the gossip port \(bind.port), which the agent also needs over TCP for state exchange",
+                                  fix: "use another port, e.g. \"127.0.0.1:\(bind.port == 7947 ? 7948 : 7947)\"", source: source("httpAddress"))
+            }
+            if !address.ip.isLoopback && file.httpTokenFile == nil {
+                warnings.append("httpAddress \(address) is not a loopback address and no httpTokenFile is set: whoever can reach it can call the API; "
+                    + "keep it on 127.0.0.1, or set httpTokenFile")
+            }
+            httpAddress = address
         }
-        if !httpAddress.ip.isLoopback {
-            warnings.append("httpAddress \(httpAddress) is not a loopback address: whoever can reach it can acquire and release cores; "
-                + "keep it on 127.0.0.1 unless a firewall limits who can connect")
+        let (httpSocket, httpSocketAccess) = try resolveSocket(file, absolute: absolute, source: source)
+        guard httpAddress != nil || httpSocket != nil else {
+            throw ConfigError(.badValue, field: "httpAddress", value: "'off'", problem: "turns off TCP while no httpSocket is set, so the API would not be served at all",
+                              fix: "set httpSocket (e.g. \"/run/licmesh/api.sock\"), or give httpAddress an address", source: source("httpAddress"))
+        }
+        var httpToken: String?
+        if let tokenPath = file.httpTokenFile {
+            do {
+                httpToken = try APIToken.read(path: absolute(tokenPath))
+            } catch {
+                throw ConfigError(.unreadableFile, field: "httpTokenFile", value: "'\(quotedConfigText(tokenPath, limit: 200))'", problem: error.problem,
+                                  fix: "write a random token of at least \(APIToken.minimumLength) characters on the file's first line (head -c 32 /dev/urandom | base64 > FILE; chmod 640 FILE)",
+                                  source: source("httpTokenFile"))
+            }
         }
 
         let logFormat = try choice("logFormat", file.logFormat, default: LogFormat.logfmt, source: source("logFormat"))
@@ -175,7 +201,8 @@ public struct ResolvedAgentConfig: Sendable {
             identity: identity, bind: bind, advertise: advertise, advertiseOrigin: advertiseOrigin, seeds: seeds,
             clusterName: clusterName, gossipKeyFiles: keyFiles, insecurePlaintext: insecurePlaintext, licenseFile: licenseFile,
             vendorPublicKeyFile: vendorPublicKeyFile, secrets: secrets, cores: cores, profile: profile, settings: settings,
-            licensing: licensing, dataDirectory: dataDirectory, httpAddress: httpAddress, logFormat: logFormat, logLevel: logLevel,
+            licensing: licensing, dataDirectory: dataDirectory, httpAddress: httpAddress, httpSocket: httpSocket,
+            httpSocketAccess: httpSocketAccess, httpToken: httpToken, httpOpenReads: file.httpOpenReads ?? true, logFormat: logFormat, logLevel: logLevel,
             warnings: warnings, file: file)
     }
 
@@ -187,7 +214,8 @@ public struct ResolvedAgentConfig: Sendable {
             ("clusterName", clusterName), ("encryption", insecurePlaintext ? "off (insecurePlaintext)" : "\(gossipKeyFiles.count) key file(s)"),
             ("licenseFile", licenseFile), ("license", secrets.license.license.id), ("cores", String(cores)), ("profile", profile),
             ("probeInterval", DurationText.format(settings.probeInterval)), ("probeTimeout", DurationText.format(settings.probeTimeout)),
-            ("dataDir", dataDirectory), ("httpAddress", httpAddress.description), ("logFormat", logFormat.rawValue), ("logLevel", logLevel.rawValue),
+            ("dataDir", dataDirectory), ("httpAddress", httpAddress?.description ?? "off"),
+            ("httpSocket", httpSocket ?? "none"), ("httpToken", httpToken == nil ? "none" : "set"), ("logFormat", logFormat.rawValue), ("logLevel", logLevel.rawValue),
         ]
     }
 }
@@ -195,6 +223,38 @@ public struct ResolvedAgentConfig: Sendable {
 // MARK: - Field by field
 
 extension ResolvedAgentConfig {
+    /// The local API as configured: where it listens and who may call it.
+    public var apiConfiguration: AgentAPIConfiguration {
+        AgentAPIConfiguration(
+            address: httpAddress, unixSocketPath: httpSocket, unixSocketAccess: httpSocketAccess,
+            access: APIAccessPolicy(bearerToken: httpToken, openReads: httpOpenReads))
+    }
+
+    static func resolveSocket(_ file: AgentConfigFile, absolute: (String) -> String, source: (String) -> ConfigSource)
+        throws(ConfigError) -> (String?, UnixSocketAccess)
+    {
+        var mode: UInt32 = 0o660
+        if let text = file.httpSocketMode {
+            let digits = text.hasPrefix("0o") ? String(text.dropFirst(2)) : text
+            guard let value = UInt32(digits, radix: 8), value <= 0o777, value & 0o600 == 0o600 else {
+                throw ConfigError(.badValue, field: "httpSocketMode", value: "'\(quotedConfigText(text))'",
+                                  problem: "is not an octal file mode from 0600 to 0777 that lets the owner read and write",
+                                  fix: "write e.g. \"0660\" (owner and group may connect)", source: source("httpSocketMode"))
+            }
+            mode = value
+        }
+        let access = UnixSocketAccess(mode: mode, group: file.httpSocketGroup)
+        guard let path = file.httpSocket else { return (nil, access) }
+        let full = absolute(path)
+        do {
+            try HTTPEndpoint.checkSocketPath(full, as: path)
+        } catch {
+            throw ConfigError(.badValue, field: "httpSocket", value: "'\(quotedConfigText(path, limit: 200))'", problem: error.problem,
+                              fix: "use a short absolute path such as \"/run/licmesh/api.sock\"", source: source("httpSocket"))
+        }
+        return (full, access)
+    }
+
     static func resolveIdentity(_ file: AgentConfigFile, sysfsRoot: String) throws(ConfigError) -> NodeIdentity {
         var nodeID: NodeID?
         if let text = file.nodeID {

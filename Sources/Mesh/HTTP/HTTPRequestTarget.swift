@@ -2,11 +2,11 @@
 ///
 /// Only origin-form is accepted: this API is never a proxy (absolute-form) and has no server-wide
 /// OPTIONS (asterisk-form). Fragments are never sent by clients, so `#` is refused like any byte RFC
-/// 3986 does not allow in a path or query.
+/// 3986 does not allow in a path or query. No endpoint takes query parameters, so a query is checked
+/// for bad bytes and otherwise ignored.
 struct HTTPRequestTarget: Hashable, Sendable {
     var raw: String
     var path: String
-    var query: [HTTPQueryItem]
 
     init(parsing bytes: [UInt8]) throws(HTTPParseError) {
         guard bytes.first == UInt8(ascii: "/") else {
@@ -22,30 +22,34 @@ struct HTTPRequestTarget: Hashable, Sendable {
             }
         }
         if let queryBytes {
-            for byte in queryBytes where !HTTPCharacters.isPathCharacter(byte) && byte != UInt8(ascii: "/") && byte != UInt8(ascii: "?") {
-                guard byte == HTTPCharacters.percent else {
+            var index = queryBytes.startIndex
+            while index < queryBytes.endIndex {
+                let byte = queryBytes[index]
+                if byte == HTTPCharacters.percent {
+                    // Not decoded (no route reads it), but a malformed escape is still a malformed target.
+                    guard index + 2 < queryBytes.endIndex, HTTPCharacters.hexValue(queryBytes[index + 1]) != nil,
+                          HTTPCharacters.hexValue(queryBytes[index + 2]) != nil
+                    else {
+                        throw HTTPParseError(.invalidTarget, "the query has a '%' not followed by two hex digits")
+                    }
+                    index += 3
+                    continue
+                }
+                guard HTTPCharacters.isPathCharacter(byte) || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") else {
                     throw HTTPParseError(.invalidTarget, "the query contains \(Self.describe(byte)), which must be percent-encoded")
                 }
+                index += 1
             }
         }
 
         raw = String(decoding: bytes, as: UTF8.self)
-        path = try Self.decode(pathBytes, plusIsSpace: false, what: "path")
-        query = []
-        if let queryBytes {
-            for item in queryBytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-                let equals = item.firstIndex(of: UInt8(ascii: "="))
-                let name = try Self.decode(item[..<(equals ?? item.endIndex)], plusIsSpace: true, what: "query")
-                var value = ""
-                if let equals { value = try Self.decode(item[(equals + 1)...], plusIsSpace: true, what: "query") }
-                query.append(HTTPQueryItem(name: name, value: value))
-            }
-        }
+        path = try Self.decodePath(pathBytes)
     }
 
     /// Percent-decodes into UTF-8 text. A `%` without two hex digits, an encoded NUL, or bytes that are
     /// not UTF-8 are refused rather than guessed at.
-    static func decode(_ bytes: ArraySlice<UInt8>, plusIsSpace: Bool, what: String) throws(HTTPParseError) -> String {
+    static func decodePath(_ bytes: ArraySlice<UInt8>) throws(HTTPParseError) -> String {
+        let what = "path"
         var decoded: [UInt8] = []
         decoded.reserveCapacity(bytes.count)
         var index = bytes.startIndex
@@ -63,7 +67,7 @@ struct HTTPRequestTarget: Hashable, Sendable {
                 decoded.append(value)
                 index += 3
             } else {
-                decoded.append(plusIsSpace && byte == UInt8(ascii: "+") ? HTTPCharacters.space : byte)
+                decoded.append(byte)
                 index += 1
             }
         }

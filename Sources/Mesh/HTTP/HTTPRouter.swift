@@ -1,6 +1,3 @@
-/// A handler for one route, or for a whole server.
-public typealias HTTPHandler = @Sendable (HTTPRequest) -> HTTPResponse
-
 /// Exact path and method to handler. A known path with another method is 405 with an `Allow`
 /// header; an unknown path is 404. HEAD is served by the GET handler (the server drops the body).
 ///
@@ -27,12 +24,12 @@ public struct HTTPRouter: Sendable {
         return allowed.sorted()
     }
 
-    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         guard let methods = routes[request.path] else {
             return .error(.notFound, "no such endpoint: \(request.path)")
         }
         if let handler = methods[request.method] ?? (request.method == "HEAD" ? methods["GET"] : nil) {
-            return handler(request)
+            return await handler(request)
         }
         let allowed = allowedMethods(for: request.path)
         var response = HTTPResponse.error(
@@ -44,6 +41,6 @@ public struct HTTPRouter: Sendable {
     /// The router as a server handler.
     public var handler: HTTPHandler {
         let router = self
-        return { router.handle($0) }
+        return { await router.handle($0) }
     }
 }

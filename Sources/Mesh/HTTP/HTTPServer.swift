@@ -1,13 +1,17 @@
+import Glibc
 import Synchronization
 
-/// A small, strict HTTP/1.1 server for the agent's local API.
+/// A handler for one route, or for a whole server. It runs as a task, so waiting (for the license
+/// authority, say) holds no thread and no other connection waits behind it.
+public typealias HTTPHandler = @Sendable (HTTPRequest) async -> HTTPResponse
+
+/// A small, strict HTTP/1.1 server for the agent's local API, on one event-loop thread.
 ///
-/// One accept thread waits on the listener; each accepted connection goes to an idle worker of a
-/// fixed pool (`maxConnections`) or, when all are busy, gets a 503 and is closed at once (counted in
-/// `metrics`). A worker serves its connection's requests one after another (keep-alive, pipelining)
-/// through `handler`, which may block briefly: it runs on the worker, never on the agent's I/O thread.
-/// Timeouts bound every wait on a client, so slow or garbage clients hold a worker for at most the
-/// head, body or idle timeout.
+/// The loop (`HTTPEventLoop`) accepts, reads, parses and writes every connection with epoll, so
+/// thousands of idle or slow connections cost a descriptor each and never a thread; timeouts bound
+/// every wait on a client, and bounds on connections in total and per peer close the oldest idle
+/// connection first. Complete requests run `handler` as tasks, so a slow answer delays only its own
+/// connection.
 ///
 /// ```
 /// var router = HTTPRouter()
@@ -17,106 +21,73 @@ import Synchronization
 /// server.stop()
 /// ```
 ///
-/// Call `stop()` before dropping the server: it closes the listener, lets in-flight requests finish
-/// (their responses say `Connection: close`), and joins every thread.
+/// Call `stop()` before dropping the server: it closes the listeners, lets answers under way finish
+/// (they say `Connection: close`), and joins the thread.
 public final class HTTPServer: Sendable {
-    /// Where the server listens (with the real port when port 0 was asked for).
-    public let localAddress: SocketAddress
+    /// Where the server listens over TCP (with the real port when port 0 was asked for); nil when it
+    /// listens on a unix socket only.
+    public let localAddress: SocketAddress?
+    /// Every listener: the TCP address and the unix socket path.
+    public let endpoints: [HTTPEndpoint]
     public let configuration: HTTPServerConfiguration
     public let metrics: HTTPServerMetrics
 
-    private let listener: StreamListener
-    private let poller: Poller
-    private let stopSignal: HTTPStopSignal
-    private let pool: HTTPWorkerPool
-    private let acceptThread: IOThread
+    private let loop: HTTPEventLoop
+    private let thread: IOThread
     private let stopped = Mutex(false)
 
-    static let listenerToken = 0
-
-    /// Binds and starts serving at once. Throws when the address cannot be bound (in use, not local...);
-    /// the error says which address and what usually fixes it.
-    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) throws(SocketError) {
-        let listener = try StreamListener(bindingTo: configuration.address)
-        let poller: Poller
-        let stopSignal: HTTPStopSignal
+    /// Binds and starts serving at once. Throws when an address cannot be bound (in use, not local, a
+    /// live socket in the way...); the error says which and what usually fixes it.
+    public init(configuration: HTTPServerConfiguration = HTTPServerConfiguration(), handler: @escaping HTTPHandler) throws {
+        var listeners: [HTTPListener] = []
         do {
-            poller = try Poller()
-            stopSignal = try HTTPStopSignal()
+            if let address = configuration.address { listeners.append(try HTTPListener(tcp: address)) }
+            if let path = configuration.unixSocketPath {
+                listeners.append(try HTTPListener(unixPath: path, access: configuration.unixSocketAccess))
+            }
+            guard !listeners.isEmpty else {
+                throw HTTPListenError(path: "-", problem: "no TCP address and no unix socket to listen on; configure at least one")
+            }
+            DescriptorLimit.raise(toAtLeast: configuration.maxConnections + 256)
+            let metrics = HTTPServerMetrics()
+            let loop = try HTTPEventLoop(configuration: configuration, listeners: listeners, handler: handler, metrics: metrics)
+            self.loop = loop
+            self.metrics = metrics
         } catch {
-            listener.close()
+            for listener in listeners { listener.close() }
             throw error
         }
-        let metrics = HTTPServerMetrics()
-        let pool = HTTPWorkerPool(size: configuration.maxConnections) { connection in
-            HTTPConnectionSession(
-                connection: connection, configuration: configuration, handler: handler, metrics: metrics, stopSignal: stopSignal
-            ).run()
-        }
-        poller.register(listener, token: Self.listenerToken)
-
-        self.listener = listener
-        self.poller = poller
-        self.stopSignal = stopSignal
-        self.pool = pool
-        self.metrics = metrics
         self.configuration = configuration
-        localAddress = listener.localAddress
-        acceptThread = IOThread(name: "licmesh-http") {
-            Self.acceptLoop(listener: listener, poller: poller, pool: pool, metrics: metrics, stopSignal: stopSignal)
-        }
+        endpoints = listeners.map(\.endpoint)
+        localAddress = endpoints.lazy.compactMap(\.tcpAddress).first
+        let loop = self.loop
+        thread = IOThread(name: "licmesh-http") { loop.run() }
     }
 
-    /// Stops accepting, lets the workers finish what they are doing (idle and slow connections are
-    /// closed at once, a running handler completes and its answer is sent), joins every thread and
-    /// closes every descriptor. Later calls return at once; concurrent calls wait for the first.
+    /// Stops accepting, closes idle and slow connections at once, lets answers under way finish
+    /// (within `stopGracePeriod`), joins the thread and closes every descriptor (the unix socket file
+    /// is removed). Later calls return at once; concurrent calls wait for the first.
     public func stop() {
         stopped.withLock { done in
             guard !done else { return }
             done = true
-            stopSignal.stop()
-            poller.wake()
-            acceptThread.join()
-            listener.close()
-            poller.close()
-            pool.stop()
-            stopSignal.close()
+            loop.requestStop()
+            thread.join()
+            loop.closeWakeup()
         }
     }
+}
 
-    private static func acceptLoop(
-        listener: StreamListener, poller: Poller, pool: HTTPWorkerPool, metrics: HTTPServerMetrics, stopSignal: HTTPStopSignal
-    ) {
-        while !stopSignal.isStopped {
-            guard let events = try? poller.wait(timeoutMilliseconds: -1) else { return }
-            guard events.isReady(listenerToken) else { continue }
-            while !stopSignal.isStopped {
-                let connection: StreamConnection?
-                do {
-                    connection = try listener.accept()
-                } catch {
-                    // Out of descriptors or memory: the connection stays queued and the listener stays
-                    // readable, so pause instead of spinning; a stop still wakes this wait.
-                    _ = try? poller.wait(timeoutMilliseconds: 100)
-                    break
-                }
-                guard let connection else { break }
-                metrics.connectionAccepted()
-                if !pool.tryHandOver(connection) {
-                    refuse(connection, metrics: metrics)
-                }
-            }
-        }
-    }
-
-    /// Every worker is busy: a best-effort 503 (one non-blocking send) and close, so the client learns
-    /// why rather than hanging until a worker frees up.
-    private static func refuse(_ connection: StreamConnection, metrics: HTTPServerMetrics) {
-        metrics.connectionRejected()
-        if let descriptor = connection.fileDescriptor {
-            let response = HTTPResponse.error(.serviceUnavailable, "the server is busy serving other connections; retry shortly")
-            HTTPConnectionSocket(descriptor: descriptor, stopDescriptor: -1).sendOnce(response.serialized(closing: true))
-        }
-        connection.close()
+/// The process's open-descriptor limit, which bounds the connections a server can hold.
+enum DescriptorLimit {
+    /// Raises the soft limit towards `wanted` (never above the hard limit, never lowers it): systemd
+    /// starts services with a soft limit of 1,024, which thousands of idle connections would exhaust.
+    static func raise(toAtLeast wanted: Int) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let target = min(rlim_t(max(0, wanted)), limit.rlim_max)
+        guard limit.rlim_cur < target else { return }
+        limit.rlim_cur = target
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 }

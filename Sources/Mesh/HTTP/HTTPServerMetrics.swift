@@ -5,13 +5,15 @@ import Synchronization
 public final class HTTPServerMetrics: Sendable {
     public struct Snapshot: Hashable, Sendable {
         public var connectionsAccepted: UInt64 = 0
-        /// Closed at once because every worker was busy.
-        public var connectionsRejected: UInt64 = 0
-        /// Connections being served right now.
-        public var connectionsActive: Int = 0
+        /// Closed at once with a 503: a connection bound was reached and every connection was busy.
+        public var connectionsRefused: UInt64 = 0
+        /// Idle (or slow) connections closed to make room for a new one at a connection bound.
+        public var connectionsEvicted: UInt64 = 0
+        /// Connections open right now, idle ones included.
+        public var connectionsOpen: Int = 0
         /// Responses, by status class (index 1 for 1xx ... 5 for 5xx; 0 unused), counted as their
         /// write begins. Error responses to unparseable requests count too; 503s to refused
-        /// connections count only in `connectionsRejected`.
+        /// connections count only in `connectionsRefused`.
         public var responsesByClass: [UInt64] = Array(repeating: 0, count: 6)
         public var parseErrors: [HTTPParseError.Kind: UInt64] = [:]
         /// Kept-alive (or fresh) connections closed for saying nothing within the idle or head timeout.
@@ -35,9 +37,10 @@ public final class HTTPServerMetrics: Sendable {
     public func snapshot() -> Snapshot { state.withLock { $0 } }
 
     func connectionAccepted() { state.withLock { $0.connectionsAccepted &+= 1 } }
-    func connectionRejected() { state.withLock { $0.connectionsRejected &+= 1 } }
-    func connectionOpened() { state.withLock { $0.connectionsActive += 1 } }
-    func connectionClosed() { state.withLock { $0.connectionsActive -= 1 } }
+    func connectionRefused() { state.withLock { $0.connectionsRefused &+= 1 } }
+    func connectionEvicted() { state.withLock { $0.connectionsEvicted &+= 1 } }
+    func connectionOpened() { state.withLock { $0.connectionsOpen += 1 } }
+    func connectionClosed() { state.withLock { $0.connectionsOpen -= 1 } }
     func idleTimeout() { state.withLock { $0.idleTimeouts &+= 1 } }
     func writeTimeout() { state.withLock { $0.writeTimeouts &+= 1 } }
     func parseError(_ kind: HTTPParseError.Kind) { state.withLock { $0.parseErrors[kind, default: 0] &+= 1 } }
@@ -61,11 +64,15 @@ public final class HTTPServerMetrics: Sendable {
             "\(prefix)_connections_accepted_total", help: "TCP connections accepted by the HTTP server.",
             value: Double(snapshot.connectionsAccepted))
         exposition.counter(
-            "\(prefix)_connections_rejected_total",
-            help: "Connections closed at once with a 503 because every HTTP worker was busy.",
-            value: Double(snapshot.connectionsRejected))
+            "\(prefix)_connections_refused_total",
+            help: "Connections closed at once with a 503: a connection bound was reached and every connection was busy.",
+            value: Double(snapshot.connectionsRefused))
+        exposition.counter(
+            "\(prefix)_connections_evicted_total",
+            help: "Idle or slow connections closed to make room for a new one at a connection bound.",
+            value: Double(snapshot.connectionsEvicted))
         exposition.gauge(
-            "\(prefix)_connections_active", help: "HTTP connections being served now.", value: Double(snapshot.connectionsActive))
+            "\(prefix)_connections_open", help: "HTTP connections open now, idle ones included.", value: Double(snapshot.connectionsOpen))
         exposition.counter(
             "\(prefix)_parse_errors_total", help: "Requests refused before reaching a handler, by kind.",
             samples: HTTPParseError.Kind.allCases.map { PrometheusSample([("kind", $0.rawValue)], Double(snapshot.parseErrors[$0] ?? 0)) })

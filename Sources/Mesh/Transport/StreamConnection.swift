@@ -22,6 +22,11 @@ public final class StreamConnection: Sendable, PollableSource {
 
     /// Opens a connection, waiting at most `timeout`.
     public static func connect(to address: SocketAddress, timeout: Duration) throws(StreamError) -> StreamConnection {
+        StreamConnection(descriptor: try connectedDescriptor(to: address, timeout: timeout), remoteAddress: address)
+    }
+
+    /// A connected, non-blocking TCP descriptor, for protocols other than frames (the HTTP client).
+    static func connectedDescriptor(to address: SocketAddress, timeout: Duration) throws(StreamError) -> OwnedDescriptor {
         let deadline = Deadline(after: timeout)
         let owned: OwnedDescriptor
         do {
@@ -43,7 +48,7 @@ public final class StreamConnection: Sendable, PollableSource {
             SocketSetup.setOptionBestEffort(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         }
         guard connected != nil else { throw .closed }
-        return StreamConnection(descriptor: owned, remoteAddress: address)
+        return owned
     }
 
     /// Writes one frame. Throws `frameTooLarge` (before sending anything) when `bytes` is over `maxSize`.
