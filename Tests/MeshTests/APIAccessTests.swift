@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Mesh
+@testable import Mesh
 import SWIM
 import Synchronization
 import Testing
@@ -240,6 +240,35 @@ extension TransportTests {
             #expect(throws: APITokenError.self) { try APIToken.read(path: path + ".missing") }
         }
 
+        @Test(.enabled(if: ChildAgent.binary != nil, ChildAgent.skipReason))
+        func licmeshStatusSpeaksTheSocketAndTheToken() throws {
+            let binary = try #require(ChildAgent.binary)
+            let path = Self.socketPath("cli")
+            let tokenPath = "/tmp/licmesh-test-\(getpid())-cli-token"
+            let token = "cli-token-0123456789abcdef"
+            FileManager.default.createFile(atPath: tokenPath, contents: Data((token + "\n").utf8))
+            chmod(tokenPath, 0o600)
+            defer { unlink(tokenPath) }
+            let api = try Self.start {
+                $0.server.unixSocketPath = path
+                $0.access = APIAccessPolicy(bearerToken: token, openReads: false)
+            }
+            defer { api.stop() }
+            let overSocket = EndToEndNamespaceTests.run(binary, ["status", "--http", "unix:" + path])
+            #expect(overSocket.status == 0, "\(overSocket.output)")
+            #expect(overSocket.output.contains(APIFixtures.healthyStatus().node))
+            let fromEnvironment = EndToEndNamespaceTests.run(binary, ["members"], environment: ["LICMESH_HTTP": path])
+            #expect(fromEnvironment.status == 0, "\(fromEnvironment.output)")
+            let tcp = "127.0.0.1:\(api.address.port)"
+            let withoutToken = EndToEndNamespaceTests.run(binary, ["status", "--http", tcp])
+            #expect(withoutToken.status == 1, "the agent answered, with 401")
+            #expect(withoutToken.output.contains("Authorization"))
+            let withToken = EndToEndNamespaceTests.run(binary, ["status", "--http", tcp, "--token-file", tokenPath])
+            #expect(withToken.status == 0, "\(withToken.output)")
+            let viaEnvironment = EndToEndNamespaceTests.run(binary, ["ledger", "--http", tcp], environment: ["LICMESH_HTTP_TOKEN_FILE": tokenPath])
+            #expect(viaEnvironment.status == 0, "\(viaEnvironment.output)")
+        }
+
         // MARK: - 4. Strict JSON at the endpoint
 
         @Test func countsAreIntegersAndFieldsComeOnce() throws {
@@ -263,6 +292,22 @@ extension TransportTests {
         }
 
         // MARK: - 5. Metrics
+
+        @Test func kernelDropsAreReadForTheAgentsOwnPort() throws {
+            // A socket nobody reads, flooded past its receive buffer: the kernel drops, and says so.
+            let receiver = try UDPSocket(bindingTo: .loopbackV4(port: 0))
+            let sender = try UDPSocket(bindingTo: .loopbackV4(port: 0))
+            defer {
+                receiver.close()
+                sender.close()
+            }
+            #expect(KernelDrops.udp(port: receiver.localAddress.port) == 0)
+            let datagram = [UInt8](repeating: 7, count: 1200)
+            for _ in 0..<5000 { _ = sender.send(datagram, to: receiver.localAddress) }
+            let drops = try #require(KernelDrops.udp(port: receiver.localAddress.port))
+            #expect(drops > 0, "5,000 datagrams of 1,200 bytes overflow any default receive buffer")
+            #expect(KernelDrops.udp(port: 1) == nil, "no socket on that port")
+        }
 
         @Test func metricsCountConnectionsAndAccessFailures() throws {
             let api = try Self.start()

@@ -58,6 +58,10 @@ extension TransportTests.LicensedLifecycle {
         #expect(await AgentTestSupport.eventually { stranger.agent.members.contains { $0.id == licensed.id && $0.state == .alive } })
         for bytes: [UInt8] in [[0xFF], [1, 2], []] { stranger.agent.sendApplicationMessage(bytes, to: licensed.id) }
         #expect(await LicensedTestSupport.eventually { await licensed.metrics().contains("licmesh_malformed_licensing_messages_total 3") })
+        // The other drop counters are there too, at zero on a quiet loopback.
+        let metrics = await licensed.metrics()
+        #expect(metrics.contains("licmesh_udp_kernel_drops_total 0"))
+        #expect(metrics.contains("licmesh_stream_refusals_total{direction=\"incoming\"} 0"))
         #expect(await licensed.validate(feature: nil).allowed)
         #expect(await licensed.status().members.contains { $0.id == stranger.id.description && $0.mac == nil && $0.state == "alive" })
         await stranger.agent.stop()
