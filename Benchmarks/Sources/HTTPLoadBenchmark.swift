@@ -152,19 +152,7 @@ public enum HTTPLoadBenchmark {
         }
 
         private static func open(port: UInt16, slow: Bool) -> Int32? {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { return nil }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            guard connected == 0 else {
-                close(fd)
-                return nil
-            }
+            guard let fd = try? LoopbackHTTPClient.connect(port: port, timeoutSeconds: 5) else { return nil }
             let head = slow
                 ? "POST /v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
                 : "GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"

@@ -168,6 +168,17 @@ extension TransportTests {
             #expect(throws: AgentAPIClientError.self) { try client.status() }
         }
 
+        @Test func aRequestOnTheSocketKnowsItsUserAndItsListener() throws {
+            let path = Self.socketPath("peer")
+            var router = HTTPRouter()
+            router.get("/who") { request in .text("\(request.peer.map { "\($0)" } ?? "none") via \(request.endpoint.map { "\($0)" } ?? "none")") }
+            let server = try HTTPServer(configuration: HTTPServerConfiguration(address: nil, unixSocketPath: path), handler: router.handler)
+            defer { server.stop() }
+            #expect(server.localAddress == nil)
+            let answer = try HTTPClientConnection.request("GET", "/who", to: .unix(path: path), timeout: Self.patience)
+            #expect(answer.text == "\(HTTPPeer.local(uid: getuid())) via unix:\(path)")
+        }
+
         @Test func aStaleSocketIsReplacedButALiveOneOrAFileIsNot() throws {
             let path = Self.socketPath("stale")
             defer { unlink(path) }

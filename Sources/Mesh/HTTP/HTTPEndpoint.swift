@@ -1,4 +1,3 @@
-import CLinux
 import Glibc
 
 /// Where the local API listens and where its clients connect: a TCP address, or a unix domain socket
@@ -91,15 +90,8 @@ final class HTTPListener {
     var fileDescriptor: Int32 { descriptor.rawValue }
 
     init(tcp address: SocketAddress, backlog: Int32 = 1024) throws(SocketError) {
-        let operation = "listen for HTTP"
-        descriptor = try SocketSetup.open(family: address.family, type: SOCK_STREAM, address: address, operation: operation)
-        let bound = try descriptor.withDescriptor { (fd) throws(SocketError) -> SocketAddress in
-            try SocketSetup.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, operation: operation, address: address)
-            let local = try SocketSetup.bind(fd, to: address, operation: operation)
-            guard listen(fd, backlog) == 0 else { throw SocketError(operation: operation, address: address, errno: errno) }
-            return local
-        }
-        guard let bound else { throw SocketError(operation: operation, address: address, errno: EBADF) }
+        let (descriptor, bound) = try SocketSetup.listen(on: address, backlog: backlog, operation: "listen for HTTP")
+        self.descriptor = descriptor
         endpoint = .tcp(bound)
         socketFile = nil
     }
@@ -230,9 +222,13 @@ final class HTTPListener {
         return entry.pointee.gr_gid
     }
 
+    /// SO_PEERCRED fills a `struct ucred` (pid, uid, gid); Glibc's module hides that struct behind
+    /// _GNU_SOURCE, so it is read as the three 32-bit fields it is.
     private static func peerUser(_ fd: Int32) -> UInt32? {
-        var uid: UInt32 = 0
-        return licmesh_peer_uid(fd, &uid) == 0 ? uid : nil
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, length == 12 else { return nil }
+        return credentials.uid
     }
 }
 

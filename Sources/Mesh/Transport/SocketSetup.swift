@@ -48,6 +48,21 @@ enum SocketSetup {
         return local
     }
 
+    /// A non-blocking TCP socket bound to `address` and listening, with the address it got (the real
+    /// port for port 0). SO_REUSEADDR lets a restarted agent listen while its previous connections
+    /// sit in TIME_WAIT; Linux still refuses a second listener on the same port.
+    static func listen(on address: SocketAddress, backlog: Int32, operation: String) throws(SocketError) -> (OwnedDescriptor, SocketAddress) {
+        let descriptor = try open(family: address.family, type: SOCK_STREAM, address: address, operation: operation)
+        let bound = try descriptor.withDescriptor { (fd) throws(SocketError) -> SocketAddress in
+            try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, operation: operation, address: address)
+            let local = try bind(fd, to: address, operation: operation)
+            guard Glibc.listen(fd, backlog) == 0 else { throw SocketError(operation: operation, address: address, errno: errno) }
+            return local
+        }
+        guard let bound else { throw SocketError(operation: operation, address: address, errno: EBADF) }
+        return (descriptor, bound)
+    }
+
     /// Marks an accepted descriptor non-blocking and close-on-exec (Glibc's Swift module has no accept4).
     static func makeNonBlocking(_ fd: Int32) -> Bool {
         let flags = fcntl(fd, F_GETFL)

@@ -11,16 +11,7 @@ public final class StreamListener: Sendable, PollableSource {
     /// listen again while its previous connections sit in TIME_WAIT; Linux still refuses a second
     /// listener on the same port.
     public init(bindingTo address: SocketAddress, backlog: Int32 = 128) throws(SocketError) {
-        let operation = "listen for TCP"
-        descriptor = try SocketSetup.open(family: address.family, type: SOCK_STREAM, address: address, operation: operation)
-        let bound = try descriptor.withDescriptor { (fd) throws(SocketError) -> SocketAddress in
-            try SocketSetup.setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, operation: operation, address: address)
-            let local = try SocketSetup.bind(fd, to: address, operation: operation)
-            guard listen(fd, backlog) == 0 else { throw SocketError(operation: operation, address: address, errno: errno) }
-            return local
-        }
-        guard let bound else { throw SocketError(operation: operation, address: address, errno: EBADF) }
-        localAddress = bound
+        (descriptor, localAddress) = try SocketSetup.listen(on: address, backlog: backlog, operation: "listen for TCP")
     }
 
     /// Accepts one pending connection without blocking; nil when none is pending.
