@@ -14,9 +14,9 @@ extension LicensingNode {
         guard let terms, mismatch.isEmpty else { return [] }
         let own = advert
         var list: [NodeID] = selfEligible ? [id] : []
-        for (node, view) in members where view.state == .alive || heardLately(view) {
-            guard let advert = view.advert, advert.licenseValid, advert.clockTrusted, advert.holdsVersionOfSameLicense(as: own),
-                  terms.serverRank(of: advert.mac) != nil else { continue }
+        for node in serverCandidates {
+            guard let view = members[node], view.state == .alive || heardLately(view), let advert = view.advert, advert.licenseValid,
+                  advert.clockTrusted, advert.holdsVersionOfSameLicense(as: own), terms.serverRank(of: advert.mac) != nil else { continue }
             list.append(node)
         }
         // Two nodes claiming one server's MAC: neither is trusted to be that server.
@@ -83,7 +83,10 @@ extension LicensingNode {
     /// eligible server and not yet authority; give up candidacy when someone lower is alive; step
     /// down when a newer epoch exists or this node may no longer serve.
     mutating func reconsider(now: Instant) {
-        judgeServerLicenses(now: now)
+        if judgedVersion != membershipVersion {
+            judgedVersion = membershipVersion
+            judgeServerLicenses(now: now)
+        }
         let expected = expectedAuthority
         if let term {
             if !selfEligible || !mismatch.isEmpty {
@@ -129,8 +132,8 @@ extension LicensingNode {
         if terms.serverRank(of: mac) != nil {
             servers.append(ServerLicense(node: id, mac: mac, licenseID: terms.id, lineage: terms.lineage))
         }
-        for (node, view) in members where view.state == .alive {
-            guard let advert = view.advert, terms.serverRank(of: advert.mac) != nil else { continue }
+        for node in serverCandidates {
+            guard let view = members[node], view.state == .alive, let advert = view.advert else { continue }
             servers.append(ServerLicense(node: node, mac: advert.mac, licenseID: advert.licenseID, lineage: advert.lineage))
         }
         servers.sort { $0.node < $1.node }

@@ -68,6 +68,14 @@ public struct LicensingNode: Sendable {
     public internal(set) var isLeaving = false
 
     var members: [NodeID: MemberView] = [:]
+    /// Members whose advert names one of the license's server MACs: the only ones the election looks
+    /// at, so choosing the authority costs the number of servers, not of members. Recomputed, with
+    /// the license judgments, only when the membership or the license changes (`membershipChanged`),
+    /// never per ledger payload.
+    var serverCandidates: [NodeID] = []
+    /// Bumped by `membershipChanged`; the license judgments were last made at `judgedVersion`.
+    var membershipVersion: UInt64 = 0
+    var judgedVersion: UInt64 = .max
     var promised = Epoch.none
     var promisedTo: NodeID?
     /// The highest epoch heard of in a rejection or a ledger stamp (not promised to anyone).
@@ -264,8 +272,21 @@ public struct LicensingNode: Sendable {
             if gone.notAliveSince == nil { gone.notAliveSince = now }
             members[node] = gone
         }
+        membershipChanged()
         reconsider(now: now)
         return finish(now: now)
+    }
+
+    /// Members' states or adverts, or the license, changed: recompute what is derived from them.
+    mutating func membershipChanged() {
+        membershipVersion &+= 1
+        guard let terms else {
+            serverCandidates = []
+            return
+        }
+        serverCandidates = members.compactMap { node, view in
+            view.advert.map { terms.serverRank(of: $0.mac) != nil } == true ? node : nil
+        }.sorted()
     }
 
     /// Whether a payload may be stored and passed on: anything not the ledger's, and ledger payloads
@@ -488,6 +509,7 @@ public struct LicensingNode: Sendable {
     public mutating func replaceLicense(_ newTerms: LicenseTerms?, valid: Bool, now: Instant) -> [LicensingDirective] {
         clock = max(clock, now)
         terms = newTerms
+        membershipChanged()
         licenseValid = valid && newTerms != nil
         if licenseValid { nextAttemptAt = nil; lastRefusal = lastRefusal.flatMap { if case .notLicensed = $0 { nil } else { $0 } } }
         reconsider(now: now)

@@ -4,7 +4,8 @@
 /// One entry per subject (a member, or a payload key): a newer update about the same subject replaces
 /// the older one, so the queue never carries contradicting news and stays bounded by the number of
 /// subjects. Entries sit in buckets by transmit count, each bucket ordered oldest to newest, so taking
-/// the best entries walks a bucket from its end and costs about as much as what is taken.
+/// the best entries walks a bucket from its end and costs about as much as what is taken (plus at
+/// most `maximumMisses` entries too large for the room left).
 struct BroadcastQueue: Sendable {
     enum Subject: Hashable, Sendable {
         case member(NodeID)
@@ -24,12 +25,18 @@ struct BroadcastQueue: Sendable {
     }
 
     private var entries: [Subject: Entry] = [:]
+    /// Queued entries the last `take` looked at, taken or not: what one datagram cost.
+    private(set) var visitedInLastTake = 0
     /// buckets[t]: subjects sent t times, ascending by `order` (newest last).
     private var buckets: [[Slot]] = []
     private var nextOrder: UInt64 = 0
 
     /// The smallest update on the wire (a `left`): below this budget nothing more can fit.
     static let smallestUpdate = 10
+    /// Entries that did not fit, looked at in one `take` before it gives up: the space left is then
+    /// too small for what is queued. Without this bound, a nearly full message with a long queue of
+    /// larger updates would visit every entry, making each datagram cost O(queue).
+    static let maximumMisses = 16
 
     var count: Int { entries.count }
     var isEmpty: Bool { entries.isEmpty }
@@ -72,7 +79,9 @@ struct BroadcastQueue: Sendable {
             moved.append((first, entry.transmits))
         }
         var t = 0
-        while t < buckets.count, remaining >= Self.smallestUpdate {
+        var misses = 0
+        visitedInLastTake = 0
+        while t < buckets.count, remaining >= Self.smallestUpdate, misses < Self.maximumMisses {
             if t >= limit {
                 // Sent often enough (the limit may have fallen as the cluster shrank): drop.
                 for slot in buckets[t] { entries[slot.subject] = nil }
@@ -82,13 +91,16 @@ struct BroadcastQueue: Sendable {
             }
             var index = buckets[t].count - 1
             var pickedIndices: [Int] = []
-            while index >= 0, remaining >= Self.smallestUpdate {
+            while index >= 0, remaining >= Self.smallestUpdate, misses < Self.maximumMisses {
                 let subject = buckets[t][index].subject
+                visitedInLastTake += 1
                 if let entry = entries[subject], entry.size <= remaining {
                     taken.append(entry.gossip)
                     remaining -= entry.size
                     pickedIndices.append(index)
                     moved.append((subject, t))
+                } else {
+                    misses += 1
                 }
                 index -= 1
             }

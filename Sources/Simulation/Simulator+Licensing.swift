@@ -69,7 +69,7 @@ extension Simulator {
     func makeLicensingNode(for node: Int) -> LicensingNode? {
         guard let licensing = scenario.licensing else { return nil }
         guard var fresh = try? LicensingNode(id: NodeNaming.id(of: node), mac: LicensingScenario.mac(of: node),
-                                             terms: licensing.terms(version: licenseVersions[node], nodeCount: nodeCount),
+                                             terms: licenseTerms(of: licensing, version: licenseVersions[node]),
                                              licenseValid: true, settings: licensing.settings, life: UInt64(nodes[node].life),
                                              requestIDBase: NodeNaming.mix(scenario.seed, UInt64(node) << 24 | UInt64(nodes[node].life)) >> 1)
         else { return nil }
@@ -81,8 +81,19 @@ extension Simulator {
     /// The metadata a node announces (its licensing advert when the scenario has a license).
     func initialMetadata(of node: Int) -> [UInt8] {
         guard let licensing = scenario.licensing else { return scenario.metadata }
-        let terms = licensing.terms(version: 0, nodeCount: nodeCount)
-        return NodeAdvert(mac: LicensingScenario.mac(of: node), licenseID: terms.id, licenseValid: true, lineage: terms.lineage, life: 1).metadata
+        let terms = licenseTerms(of: licensing, version: 0)
+        if let cached = initialMetadataByNode[node] { return cached }
+        let metadata = NodeAdvert(mac: LicensingScenario.mac(of: node), licenseID: terms.id, licenseValid: true, lineage: terms.lineage, life: 1).metadata
+        initialMetadataByNode[node] = metadata
+        return metadata
+    }
+
+    /// The scenario's license of `version`, built once per run.
+    func licenseTerms(of licensing: LicensingScenario, version: Int) -> LicenseTerms {
+        if let cached = licenseTermsByVersion[version] { return cached }
+        let terms = licensing.terms(version: version, nodeCount: nodeCount)
+        licenseTermsByVersion[version] = terms
+        return terms
     }
 
     /// A node's wall clock: the run's date plus virtual time, plus the node's skew.
@@ -173,7 +184,7 @@ extension Simulator {
 
     var licensingPolicy: PartitionPolicy {
         instances.lazy.compactMap { $0?.licensing?.policy }.first
-            ?? scenario.licensing.map { $0.settings.policy ?? $0.terms(version: 0, nodeCount: nodeCount).defaultPolicy } ?? .available
+            ?? scenario.licensing.map { $0.settings.policy ?? licenseTerms(of: $0, version: 0).defaultPolicy } ?? .available
     }
 
     /// Safety, after every event: live nodes never hold more than the license allows; under
@@ -230,7 +241,7 @@ extension Simulator {
         guard let licensing = scenario.licensing else { return }
         licenseVersions[node] = 1
         guard nodes[node].status.isUp,
-              let output = instances[node]?.replaceLicense(licensing.terms(version: 1, nodeCount: nodeCount), valid: true, now: now) else { return }
+              let output = instances[node]?.replaceLicense(licenseTerms(of: licensing, version: 1), valid: true, now: now) else { return }
         apply(output, of: node)
         scheduleTick(node)
     }

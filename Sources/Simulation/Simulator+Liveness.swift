@@ -106,7 +106,7 @@ extension Simulator {
         if !unjoined.isEmpty { problems.append("nodes \(nodesOf(unjoined)) have not joined") }
 
         let policy = licensingPolicy
-        let terms = licensing.terms(version: 0, nodeCount: nodeCount)
+        let terms = licenseTerms(of: licensing, version: 0)
         // Servers whose clocks are too far off may not act as authority: they do not count.
         let skewBound = licensing.settings.maximumClockSkew
         let liveServers = live.filter { node in

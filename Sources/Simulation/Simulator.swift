@@ -63,6 +63,10 @@ public final class Simulator {
     var adversaryRandom: SeededGenerator
     let seedAddresses: [Address]
     let initialNodes: [Bool]
+    /// The license of each version, built once: building one lists every host, and setup asks for
+    /// each node's advert once per member (O(N^3) without these).
+    var licenseTermsByVersion: [Int: LicenseTerms] = [:]
+    var initialMetadataByNode: [Int: [UInt8]] = [:]
 
     public init(_ scenario: Scenario) throws(ScenarioError) {
         try scenario.validate()

@@ -23,6 +23,21 @@ import Testing
         #expect(big.retransmitLimit == 12)   // ceil(log10(201)) = 3
     }
 
+    @Test func aNearlyFullMessageLooksAtABoundedPartOfALongQueue() {
+        var queue = BroadcastQueue()
+        for n in 1...5_000 { queue.enqueue(alive(UInt64(n), metadataBytes: 40)) }
+        let size = WireSize.of(alive(1, metadataBytes: 40))
+        // Room for two and a bit: two are taken, then at most `maximumMisses` more are looked at.
+        let taken = queue.take(budget: 2 * size + size / 2, limit: 10)
+        #expect(taken.count == 2)
+        #expect(queue.visitedInLastTake <= 2 + BroadcastQueue.maximumMisses)
+        // Plenty of room: it fills up (the IDs' lengths vary a little), whatever the misses before.
+        let filled = queue.take(budget: 100 * size, limit: 10)
+        #expect(filled.count > 90)
+        #expect(filled.reduce(0) { $0 + WireSize.of($1) } > 100 * size - 2 * size)
+        #expect(queue.count == 5_000)
+    }
+
     @Test func leastSentFirstThenNewestFirst() {
         var queue = BroadcastQueue()
         queue.enqueue(alive(1))
