@@ -160,9 +160,15 @@ extension SWIMInstance {
             metrics.updatesIgnored += 1
             return
         }
-        payloads[payload.key] = payload
+        store(payload)
         accepted(.payload(payload))
         outbox.append(.deliver(payload))
+    }
+
+    /// Stores a payload (newer than any held for its key) and updates the store's digest.
+    mutating func store(_ payload: AppPayload) {
+        if let replaced = payloads.updateValue(payload, forKey: payload.key) { payloadDigest ^= PayloadDigest.of(replaced) }
+        payloadDigest ^= PayloadDigest.of(payload)
     }
 
     /// Someone says we are suspect, dead or gone at `incarnation`: if that is news about our current

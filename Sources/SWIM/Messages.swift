@@ -165,15 +165,40 @@ public enum Gossip: Hashable, Sendable {
     }
 }
 
-/// A full-state exchange: every member we know (tombstones included) and every payload.
+/// A full-state exchange: every member we know (tombstones included) and every payload, or, in
+/// place of the payloads, their digest (`PayloadDigest`) when the sender expects the other side to
+/// hold the same ones already.
 public struct PushPullState: Hashable, Sendable {
     /// True when the sender is joining: the responder then knows to count it as a fresh join.
     public var join: Bool
     public var source: NodeID
     public var members: [Member]
     public var payloads: [AppPayload]
-    public init(join: Bool, source: NodeID, members: [Member], payloads: [AppPayload]) {
-        self.join = join; self.source = source; self.members = members; self.payloads = payloads
+    /// Set when the payloads were left out: the digest of the sender's payload store. A responder
+    /// whose own digest differs answers with all its payloads; one whose digest matches leaves them
+    /// out too.
+    public var payloadDigest: UInt64?
+    public init(join: Bool, source: NodeID, members: [Member], payloads: [AppPayload], payloadDigest: UInt64? = nil) {
+        self.join = join; self.source = source; self.members = members; self.payloads = payloads; self.payloadDigest = payloadDigest
+    }
+}
+
+/// An order-independent digest of a payload store: the XOR of one FNV-1a hash per payload (key,
+/// version and value), kept up to date in O(1) as payloads are stored. Equal stores have equal
+/// digests; a 64-bit collision between two different stores would only delay anti-entropy until
+/// either store changes (gossip carries every change anyway).
+public enum PayloadDigest {
+    public static func of(_ payload: AppPayload) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        for byte in payload.key.utf8 { mix(byte) }
+        mix(0xFF)   // never in UTF-8: the key ends here
+        for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: payload.version >> UInt64(shift))) }
+        for byte in payload.value { mix(byte) }
+        return hash
     }
 }
 

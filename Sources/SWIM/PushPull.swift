@@ -1,10 +1,14 @@
 /// Anti-entropy and joining: full-state exchanges merged with the same precedence rules as gossip.
 extension SWIMInstance {
-    /// Our full state: ourselves, every member we know (tombstones included) and every payload.
-    func localState(join: Bool) -> PushPullState {
+    /// Our full state: ourselves, every member we know (tombstones included) and every payload, or
+    /// the payloads' digest in their place.
+    func localState(join: Bool, omittingPayloads: Bool = false) -> PushPullState {
         var all = [myself]
         all.reserveCapacity(table.count + 1)
         for entry in table.values.sorted(by: { $0.member.id < $1.member.id }) { all.append(entry.member) }
+        if omittingPayloads {
+            return PushPullState(join: join, source: myself.id, members: all, payloads: [], payloadDigest: payloadDigest)
+        }
         return PushPullState(join: join, source: myself.id, members: all, payloads: Array(payloads.values))
     }
 
@@ -46,11 +50,15 @@ extension SWIMInstance {
         }
     }
 
+    /// Anti-entropy with a random member. Payloads go as a digest: in a settled cluster every store
+    /// is the same and the exchange carries members only; a partner whose digest differs answers with
+    /// all its payloads, and gets ours when it starts an exchange with us (or we with it, finding it
+    /// differs). Joins and reconnects send everything: the other side is likely to lack something.
     mutating func startPeriodicPushPull(now: Instant) {
         nextPushPullAt = now + pushPullInterval
         guard let partner = randomActiveMembers(count: 1, excluding: []).first else { return }
         metrics.pushPullsStarted += 1
-        outbox.append(.pushPull(localState(join: false), to: partner.address))
+        outbox.append(.pushPull(localState(join: false, omittingPayloads: true), to: partner.address))
     }
 
     /// Try a member we hold dead: after a partition (or a host cut off and plugged back in) each side

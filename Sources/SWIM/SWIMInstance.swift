@@ -32,6 +32,8 @@ public struct SWIMInstance: Sendable {
     var random: SeededGenerator
     var broadcasts = BroadcastQueue()
     var payloads: [String: AppPayload] = [:]
+    /// `PayloadDigest` of `payloads`, kept by `store(_:)`.
+    public internal(set) var payloadDigest: UInt64 = 0
     var nextSequence: UInt32
 
     // Probing.
@@ -245,7 +247,9 @@ public struct SWIMInstance: Sendable {
         case .pushPullRequest(let state):
             merge(state, now: now)
             metrics.pushPullsAnswered += 1
-            outbox.append(.replyOnStream(.pushPullResponse(localState(join: false))))
+            // Payloads only when the asker may lack some: it sent them, or a digest unlike ours.
+            let same = state.payloadDigest == payloadDigest
+            outbox.append(.replyOnStream(.pushPullResponse(localState(join: false, omittingPayloads: same))))
             // A member that joined through us exchanged full state with us: we are part of its cluster
             // now, as surely as if our own join had been answered. Waiting for our next join retry
             // would leave a first server alone for up to `maxJoinRetryInterval`.
@@ -288,7 +292,7 @@ public struct SWIMInstance: Sendable {
     /// `urgent`. Ignored unless its version is newer than the one we hold for its key.
     public mutating func publish(_ payload: AppPayload, urgent: Bool = false, now: Instant) -> [Directive] {
         if let current = payloads[payload.key], current.version >= payload.version { return [] }
-        payloads[payload.key] = payload
+        store(payload)
         broadcasts.enqueue(.payload(payload))
         if urgent { sendUrgent(.payload(payload)) }
         return flush()

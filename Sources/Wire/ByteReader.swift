@@ -21,11 +21,15 @@ struct ByteReader: ~Copyable {
     }
 
     mutating func nodeID() throws(WireError) -> NodeID {
+        NodeID(rawValue: try bigEndian64())
+    }
+
+    mutating func bigEndian64() throws(WireError) -> UInt64 {
         guard remaining >= 8 else { throw .truncated(offset: index) }
         var value: UInt64 = 0
         for i in index..<(index + 8) { value = value << 8 | UInt64(bytes[i]) }
         index += 8
-        return NodeID(rawValue: value)
+        return value
     }
 
     /// Unsigned LEB128, at most 10 bytes, in its shortest form (so every value has exactly one

@@ -35,6 +35,37 @@ import Testing
         #expect(swim.member(NodeID(2))?.state == .dead, "merged with the same precedence rules")
     }
 
+    @Test func periodicExchangesSendADigestAndPayloadsOnlyWhenTheyDiffer() {
+        var swim = instance(1, knowing: [member(2)])
+        _ = swim.publish(AppPayload(key: "k", version: 1, value: [1, 2, 3]), now: t0)
+        let digest = swim.payloadDigest
+        #expect(digest == PayloadDigest.of(AppPayload(key: "k", version: 1, value: [1, 2, 3])))
+        func reply(to request: PushPullState) -> PushPullState? {
+            let out = swim.receive(.pushPullRequest(request), from: address(5), over: .stream, now: t0)
+            for directive in out { if case .replyOnStream(.pushPullResponse(let answer)) = directive { return answer } }
+            return nil
+        }
+        // The asker holds the same payloads: the answer carries members and our digest only.
+        let same = reply(to: PushPullState(join: false, source: NodeID(5), members: [member(5)], payloads: [], payloadDigest: digest))
+        #expect(same?.payloads.isEmpty == true)
+        #expect(same?.payloadDigest == digest)
+        // It holds something else (here: nothing): it gets every payload.
+        let differs = reply(to: PushPullState(join: false, source: NodeID(5), members: [member(5)], payloads: [], payloadDigest: 0))
+        #expect(differs?.payloads.map(\.key) == ["k"])
+        #expect(differs?.payloadDigest == nil)
+        // An asker that sent its payloads gets ours too (a join, a reconnect).
+        let full = reply(to: PushPullState(join: true, source: NodeID(5), members: [member(5)], payloads: []))
+        #expect(full?.payloads.map(\.key) == ["k"])
+        // A newer version replaces the old one in the digest; the digest does not depend on the order of arrival.
+        _ = swim.publish(AppPayload(key: "k", version: 2, value: [9]), now: t0)
+        _ = swim.publish(AppPayload(key: "other", version: 1, value: []), now: t0)
+        var reordered = instance(3, knowing: [member(2)])
+        _ = reordered.publish(AppPayload(key: "other", version: 1, value: []), now: t0)
+        _ = reordered.publish(AppPayload(key: "k", version: 2, value: [9]), now: t0)
+        #expect(swim.payloadDigest == reordered.payloadDigest)
+        #expect(swim.payloadDigest != digest)
+    }
+
     @Test func fullStateArrivingAsADatagramIsIgnoredAndCounted() {
         var swim = instance(1, knowing: [member(2)])
         let request = PushPullState(join: true, source: NodeID(5), members: [member(5)], payloads: [])

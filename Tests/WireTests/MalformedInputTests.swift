@@ -126,7 +126,14 @@ let id8: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 7]
         let member = header(MessageKind.pushPullRequest.rawValue) + [0] + id8 + [1] + id8 + [0, 0]
         #expect(decodeError(member + [3, 0, 0]) == nil)
         #expect(decodeError(member + [4, 0, 0]) == .invalidState(4))
-        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [2] + id8 + [0, 0]) == .invalidFlag(2))
+        // Flags: bit 0 join, bit 1 a payload digest follows the source; nothing else.
+        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [4] + id8 + [0, 0]) == .invalidFlag(4))
+        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [3] + id8 + id8 + [0, 0]) == nil)
+        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [2] + id8 + [0, 0]) == .truncated(offset: 17), "the digest is missing")
+        let payload: [UInt8] = [1, 1, UInt8(ascii: "k"), 1, 0]   // one payload: key "k", version 1, empty value
+        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [0] + id8 + [0] + payload) == nil)
+        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [2] + id8 + id8 + [0] + payload) == .invalidFlag(2),
+                "a digest in place of the payloads, and payloads")
         let nack = codec.encode(.nack(Nack(sequence: 1, source: NodeID(2))))
         #expect(decodeError(nack + [0]) == .trailingBytes(count: 1))
         #expect(decodeError(nack + [1, 2, 3]) == .trailingBytes(count: 3))

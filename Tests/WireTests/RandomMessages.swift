@@ -100,6 +100,10 @@ struct RandomMessages {
 
     mutating func pushPullState() -> PushPullState {
         let members = (0..<rng.below(maximumStateEntries + 1)).map { _ in member() }
+        // Either the payloads, or their digest in their place.
+        if rng.chance(0.3) {
+            return PushPullState(join: rng.chance(0.5), source: nodeID(), members: members, payloads: [], payloadDigest: rng.next())
+        }
         let payloads = (0..<rng.below(maximumStateEntries / 2 + 1)).map { _ in payload() }
         return PushPullState(join: rng.chance(0.5), source: nodeID(), members: members, payloads: payloads)
     }

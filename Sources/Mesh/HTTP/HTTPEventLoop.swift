@@ -33,8 +33,11 @@ final class HTTPEventLoop: @unchecked Sendable {
     private static let firstConnectionToken: UInt64 = 1 << 32
     /// Deadlines are checked this often: timeouts are precise to about this much.
     private static let sweepInterval = Duration.milliseconds(100)
-    /// Bytes discarded while lingering before we close anyway (a fast endless sender).
-    private static let lingerByteLimit = 1 << 20
+    /// Bytes discarded while lingering before we close anyway: only a fast endless sender reaches it
+    /// (the linger timeout is the real bound). It must exceed what a client may still have in flight
+    /// when it sends a whole refused body before reading (the 413 test sends 4 MB): closing earlier
+    /// resets the connection under the client's send, and it never reads our answer.
+    private static let lingerByteLimit = 16 << 20
 
     init(configuration: HTTPServerConfiguration, listeners: [HTTPListener], handler: @escaping HTTPHandler, metrics: HTTPServerMetrics)
         throws(SocketError)
