@@ -33,6 +33,8 @@ let package = Package(
         // Benchmarks live under Benchmarks/ and run through `licmesh bench ...`.
         .target(name: "Benchmarks", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh"], path: "Benchmarks/Sources"),
         .executableTarget(name: "licmesh", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh", "Crypto", "Benchmarks"]),
+        // What a Swift server copies to embed the agent (docs/embedding.md); the tests run it.
+        .executableTarget(name: "licmesh-embedding-example", dependencies: ["Mesh"], path: "Sources/EmbeddingExample"),
 
         .testTarget(name: "SWIMTests", dependencies: ["SWIM"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "SWIM"]),

@@ -61,7 +61,9 @@ final class ChildAgent: Sendable {
     private static func newestObject(in directory: String) -> (path: String, time: Double)? {
         guard let modules = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
         var newest: (path: String, time: Double)?
-        for module in modules where module.hasSuffix(".build") && !module.contains("Tests") && !module.hasPrefix("LicenseMeshPackage") {
+        // The embedding example is another executable: licmesh does not link it.
+        for module in modules where module.hasSuffix(".build") && !module.contains("Tests") && !module.hasPrefix("LicenseMeshPackage")
+            && !module.hasPrefix("licmesh_embedding_example") {
             for file in (try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + module)) ?? [] where file.hasSuffix(".o") {
                 let path = directory + "/" + module + "/" + file
                 if let time = modificationTime(path), time > (newest?.time ?? 0) { newest = (path, time) }
