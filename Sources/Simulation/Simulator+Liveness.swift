@@ -69,6 +69,15 @@ extension Simulator {
         checkReplicas()
     }
 
+    /// Whether an authority is established and every live node's ledger replica holds exactly its
+    /// entries: what "replicas equal everywhere" means in the scale benchmark.
+    public var ledgerReplicasAgree: Bool {
+        let live = liveNodes
+        guard let authorityNode = live.first(where: { instances[$0]?.licensing?.isAuthority == true }),
+              let grants = instances[authorityNode]?.licensing?.ledger.grants else { return false }
+        return live.allSatisfy { instances[$0]?.licensing?.ledger.grants == grants }
+    }
+
     /// Every live node sees every other alive, and every live node's ledger replica equals the authority's.
     func checkReplicas() {
         let live = liveNodes

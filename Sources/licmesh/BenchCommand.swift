@@ -111,6 +111,8 @@ let benchScaleCommand = Command(
     options: [
         .flag("--large", "Also 10,000 nodes: several minutes and about 11 GB of memory."),
         .value("--nodes", "LIST", "Cluster sizes instead, comma-separated (e.g. 10,100)."),
+        .flag("--licensed", "Licensed against unlicensed traffic instead (default N = 100, 300, 1,000): start-up and steady bytes, replicas equal, push-pull size."),
+        .value("--periods", "P", "With --licensed: run length in protocol periods (default 300)."),
         .value("--results", "DIR", "Folder for bench-scale.json and bench-scale.svg (default results)."),
     ],
     discussion: """
@@ -120,6 +122,13 @@ let benchScaleCommand = Command(
     Build with -c release: a debug build is many times slower.
     """,
     run: { arguments in
+        if arguments.flag("--licensed") {
+            let sizes = try integerList(arguments, "--nodes", default: [100, 300, 1_000], range: 4...100_000)
+            let periods = try arguments.int("--periods", default: 300, range: 130...100_000)
+            _ = try LicensedScaleBenchmark.run(sizes: sizes, periods: periods, resultsDirectory: arguments.string("--results") ?? "results",
+                                               print: printFlushed)
+            return 0
+        }
         var sizes = try integerList(arguments, "--nodes", default: [10, 100, 1_000], range: 4...100_000)
         if arguments.flag("--large") && !sizes.contains(10_000) { sizes.append(10_000) }
         if sizes.contains(where: { $0 >= 10_000 }), let available = ScaleBenchmark.availableMemoryGiB(), available < 12 {
