@@ -53,7 +53,7 @@ extension SWIMInstance {
     /// Anti-entropy with a random member. Payloads go as a digest: in a settled cluster every store
     /// is the same and the exchange carries members only; a partner whose digest differs answers with
     /// all its payloads, and gets ours when it starts an exchange with us (or we with it, finding it
-    /// differs). Joins and reconnects send everything: the other side is likely to lack something.
+    /// differs). Joins send everything: the joiner's state is what the other side lacks.
     mutating func startPeriodicPushPull(now: Instant) {
         nextPushPullAt = now + pushPullInterval
         guard let partner = randomActiveMembers(count: 1, excluding: []).first else { return }
@@ -63,12 +63,14 @@ extension SWIMInstance {
 
     /// Try a member we hold dead: after a partition (or a host cut off and plugged back in) each side
     /// holds the other dead, and nothing else would ever cross again. If it answers, the merge makes
-    /// both sides refute and the cluster heals; if not, one exchange was wasted.
+    /// both sides refute and the cluster heals; if not, one exchange was wasted, so it carries the
+    /// payloads' digest, not the payloads: a side that differs answers with its own, and each side's
+    /// reach the other through the other's reconnect (both hold each other dead) or its next exchange.
     mutating func reconnect(now: Instant) {
         nextReconnectAt = settings.reconnectInterval > .zero ? now + settings.reconnectInterval : nil
         guard let dead = randomDeadMember() else { return }
         metrics.pushPullsStarted += 1
-        outbox.append(.pushPull(localState(join: false), to: dead.address))
+        outbox.append(.pushPull(localState(join: false, omittingPayloads: true), to: dead.address))
     }
 
     mutating func randomDeadMember() -> Member? {
