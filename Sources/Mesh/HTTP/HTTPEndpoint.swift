@@ -146,14 +146,11 @@ final class HTTPListener {
     func accept() throws(SocketError) -> (OwnedDescriptor, HTTPPeer)? {
         let accepted = try descriptor.withDescriptor { (fd) throws(SocketError) -> (OwnedDescriptor, HTTPPeer)? in
             while true {
-                var storage = sockaddr_storage()
-                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-                let client = withUnsafeMutablePointer(to: &storage) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &length) }
-                }
-                if client >= 0 {
-                    let owned = OwnedDescriptor(client)
-                    guard SocketSetup.makeNonBlocking(client) else { continue }
+                switch SocketSetup.acceptPending(fd) {
+                case .failure(let failure): throw SocketError(operation: "accept an HTTP connection", errno: failure.code)
+                case .success(nil): return nil
+                case .success(let (owned, storage, length)?):
+                    guard let client = owned.rawValueIfOpen else { continue }
                     switch endpoint {
                     case .tcp:
                         guard let remote = SocketAddress(storage: storage, length: length) else { continue }
@@ -162,12 +159,6 @@ final class HTTPListener {
                     case .unix:
                         return (owned, .local(uid: Self.peerUser(client)))
                     }
-                }
-                let code = errno
-                switch code {
-                case EAGAIN, EWOULDBLOCK: return nil
-                case EINTR, ECONNABORTED, EPROTO, EPERM: continue
-                default: throw SocketError(operation: "accept an HTTP connection", errno: code)
                 }
             }
         }

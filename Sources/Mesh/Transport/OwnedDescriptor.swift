@@ -31,6 +31,12 @@ final class OwnedDescriptor: Sendable {
     /// The current number, for poll(2) sets; -1 once closed.
     var rawValue: Int32 { descriptor.withLock { $0 } }
 
+    /// The number while open, for a descriptor this thread alone holds (just accepted, say).
+    var rawValueIfOpen: Int32? {
+        let value = rawValue
+        return value >= 0 ? value : nil
+    }
+
     /// Closes the descriptor; later calls do nothing. Returns whether this call closed it.
     @discardableResult
     func close() -> Bool {

@@ -63,10 +63,41 @@ enum SocketSetup {
         return (descriptor, bound)
     }
 
+    /// Accepts one pending connection on listening socket `fd` without blocking: the new descriptor
+    /// (non-blocking, close-on-exec) and the peer's raw address; nil when none is pending. Connections
+    /// that died while queued are skipped. Returns the errno of anything else (resource exhaustion:
+    /// EMFILE, ENFILE, ENOMEM), which leaves the connection queued.
+    static func acceptPending(_ fd: Int32) -> Result<(OwnedDescriptor, sockaddr_storage, socklen_t)?, SystemErrno> {
+        while true {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let client = withUnsafeMutablePointer(to: &storage) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &length) }
+            }
+            if client >= 0 {
+                let owned = OwnedDescriptor(client)
+                guard makeNonBlocking(client) else { continue }
+                return .success((owned, storage, length))
+            }
+            let code = errno
+            switch code {
+            case EAGAIN, EWOULDBLOCK: return .success(nil)
+            // The connection failed between the handshake and accept, or a signal arrived: next.
+            case EINTR, ECONNABORTED, EPROTO, EPERM: continue
+            default: return .failure(SystemErrno(code: code))
+            }
+        }
+    }
+
     /// Marks an accepted descriptor non-blocking and close-on-exec (Glibc's Swift module has no accept4).
     static func makeNonBlocking(_ fd: Int32) -> Bool {
         let flags = fcntl(fd, F_GETFL)
         guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { return false }
         return fcntl(fd, F_SETFD, FD_CLOEXEC) == 0
     }
+}
+
+/// An errno value as an Error, for `Result`.
+struct SystemErrno: Error {
+    var code: Int32
 }

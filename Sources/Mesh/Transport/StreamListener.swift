@@ -22,24 +22,13 @@ public final class StreamListener: Sendable, PollableSource {
     public func accept() throws(StreamError) -> StreamConnection? {
         let accepted = try descriptor.withDescriptor { (fd) throws(StreamError) -> StreamConnection? in
             while true {
-                var storage = sockaddr_storage()
-                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-                let client = withUnsafeMutablePointer(to: &storage) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &length) }
-                }
-                if client >= 0 {
-                    let owned = OwnedDescriptor(client)
-                    guard SocketSetup.makeNonBlocking(client),
-                          let remote = SocketAddress(storage: storage, length: length) else { continue }
+                switch SocketSetup.acceptPending(fd) {
+                case .failure(let failure): throw .io(errno: failure.code)
+                case .success(nil): return nil
+                case .success(let (owned, storage, length)?):
+                    guard let remote = SocketAddress(storage: storage, length: length), let client = owned.rawValueIfOpen else { continue }
                     SocketSetup.setOptionBestEffort(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
                     return StreamConnection(descriptor: owned, remoteAddress: remote)
-                }
-                let code = errno
-                switch code {
-                case EAGAIN, EWOULDBLOCK: return nil
-                // The connection failed between the handshake and accept, or a signal arrived: next.
-                case EINTR, ECONNABORTED, EPROTO, EPERM: continue
-                default: throw .io(errno: code)
                 }
             }
         }
