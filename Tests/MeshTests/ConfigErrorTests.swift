@@ -105,6 +105,7 @@ import Testing
             (["seeds": .array(["bad name:7946"])], "seeds[0]", "neither an IP address nor a valid DNS name"),
             (["httpAddress": "127.0.0.1"], "httpAddress", "is not host:port"),
             (["httpAddress": "0.0.0.0:7946"], "httpAddress", "uses the gossip port 7946"),
+            (["httpAddress": "unix:/run/licmesh/api.sock"], "httpAddress", "is a unix socket; httpAddress is the API's TCP address"),
         ]
         for (changes, field, fragment) in cases {
             let error = fixture.error(changes)

@@ -163,6 +163,14 @@ public struct ResolvedAgentConfig: Sendable {
         }
 
         let httpText = file.httpAddress ?? defaultHTTPAddress
+        if httpText.hasPrefix("unix:") || httpText.hasPrefix("/") {
+            // LICMESH_HTTP=unix:... is how the licmesh CLI is pointed at the socket; the agent's own
+            // socket is a field of its own, so one environment shared by both is a likely mistake.
+            throw ConfigError(.badAddress, field: "httpAddress", value: "'\(quotedConfigText(httpText, limit: 200))'",
+                              problem: "is a unix socket; httpAddress is the API's TCP address",
+                              fix: "serve the API on a socket with httpSocket (LICMESH_HTTP_SOCKET), and keep LICMESH_HTTP=unix:... for the licmesh commands only",
+                              source: source("httpAddress"))
+        }
         var httpAddress: SocketAddress?
         if httpText != "off" {
             let address = try numericAddress("httpAddress", httpText, example: defaultHTTPAddress, source: source("httpAddress"))
