@@ -168,7 +168,7 @@ public struct ResolvedAgentConfig: Sendable {
             // socket is a field of its own, so one environment shared by both is a likely mistake.
             throw ConfigError(.badAddress, field: "httpAddress", value: "'\(quotedConfigText(httpText, limit: 200))'",
                               problem: "is a unix socket; httpAddress is the API's TCP address",
-                              fix: "serve the API on a socket with httpSocket (LICMESH_HTTP_SOCKET), and keep LICMESH_HTTP=unix:... for the licmesh commands only",
+                              fix: "serve the API on a socket with httpSocket, e.g. \"httpSocket\": \"/run/licmesh/api.sock\" (or LICMESH_HTTP_SOCKET), and keep LICMESH_HTTP=unix:... for the licmesh commands only",
                               source: source("httpAddress"))
         }
         var httpAddress: SocketAddress?
