@@ -103,17 +103,24 @@ public struct AgentStatus: Codable, Hashable, Sendable {
     }
 }
 
+/// The answer to "may this node do licensed work now?" (`AgentControl.validate(feature:)`).
 public struct ValidationAnswer: Codable, Hashable, Sendable {
+    /// This node holds cores under a license valid here (and the feature asked about, if any, is licensed).
     public var allowed: Bool
+    /// The cores this node holds.
     public var cores: Int
     /// Empty when allowed; else the reason with its fix (the same text as the library's).
     public var message: String
     public init(allowed: Bool, cores: Int, message: String) { self.allowed = allowed; self.cores = cores; self.message = message }
 }
 
+/// The authority's answer to an acquire or a release (`AgentControl.acquire` and `release`).
 public struct RequestAnswer: Codable, Hashable, Sendable {
     public enum Outcome: String, Codable, Sendable {
-        case granted, released
+        /// The cores asked for are this node's now (`cores`).
+        case granted
+        /// This node holds no cores any more.
+        case released
         /// `CPU limit exhausted. Can't allocate more CPUs.` (HTTP 409)
         case exhausted
         /// `Invalid license for multi-server environment setup.` and other refusals (HTTP 403)
@@ -122,8 +129,11 @@ public struct RequestAnswer: Codable, Hashable, Sendable {
         case unavailable
     }
     public var outcome: Outcome
+    /// The cores this node holds after the answer.
     public var cores: Int
+    /// The authority that answered (16 hex digits), nil when none did.
     public var authority: String?
+    /// Empty on success; else the reason with its fix, the field message where there is one.
     public var message: String
     public init(outcome: Outcome, cores: Int, authority: String?, message: String) {
         self.outcome = outcome; self.cores = cores; self.authority = authority; self.message = message

@@ -5,6 +5,8 @@ import SWIM
 /// waits; `acquire` and `release` wait for the authority's answer, at most the timeout; `status` is
 /// one consistent snapshot taken on the I/O thread.
 extension LicensedAgent: AgentControl {
+    /// Answered from this node's replica in microseconds, never waiting on the network; call it
+    /// before each unit of licensed work.
     public func validate(feature: String?) async -> ValidationAnswer {
         guard agent.isRunning else {
             return ValidationAnswer(allowed: false, cores: 0, message: "The license agent has stopped. Fix: start it again (licmesh agent --config FILE).")
@@ -26,10 +28,13 @@ extension LicensedAgent: AgentControl {
         return answer
     }
 
+    /// Asks the authority for `cores` (the configured count when nil) and waits for its answer, at
+    /// most `timeout`; a refused node asks again by itself once cores are freed.
     public func acquire(cores: Int?, timeout: Duration) async -> RequestAnswer {
         await request(timeout: timeout) { .acquire(cores: cores, answer: $0) }
     }
 
+    /// Gives this node's cores back and waits for the authority's answer, at most `timeout`.
     public func release(timeout: Duration) async -> RequestAnswer {
         await request(timeout: timeout) { .release(answer: $0) }
     }
@@ -61,11 +66,13 @@ extension LicensedAgent: AgentControl {
         return (fallback, false)
     }
 
+    /// The cluster as this node sees it, with its problems and their fixes (`licmesh status`).
     public func status() async -> AgentStatus {
         let (view, running) = await view()
         return makeStatus(view, running: running)
     }
 
+    /// The Prometheus text exposition (`GET /metrics`).
     public func metrics() async -> String {
         let (view, running) = await view()
         return LicensedMetrics.exposition(view: view, running: running, agent: agent.counters, licensing: shared.counters.withLock { $0 },

@@ -17,8 +17,11 @@ import Wire
 public final class LicensedAgent: Sendable {
     /// The membership agent underneath (its `events` stream is free for one reader).
     public let agent: Agent
+    /// The MAC this node is licensed as (the license must list it).
     public let mac: MACAddress
+    /// Only agents with the same cluster name (and gossip key) talk to each other.
     public let clusterName: String
+    /// Where the boot counter, ledger snapshot, promises and own grant survive restarts.
     public let dataDirectory: String
     /// What starting found worth telling: data files set aside, leftovers removed, the boot number.
     public let startupNotices: [String]
@@ -32,7 +35,9 @@ public final class LicensedAgent: Sendable {
     private let config: LicensedAgentConfig
     private let joiner: Mutex<SeedJoiner?>
 
+    /// This node's ID: the lowest ID among the live license servers is the authority.
     public var id: NodeID { agent.id }
+    /// False once `leave()` or `stop()` has completed, or the agent failed.
     public var isRunning: Bool { agent.isRunning }
 
     /// Verifies the license, opens the data directory, binds, and joins the seeds. Returns once the
@@ -156,6 +161,7 @@ public final class LicensedAgent: Sendable {
         await agent.stop()
     }
 
+    /// Returns when the agent has stopped, whoever stopped it.
     public func waitUntilStopped() async { await agent.waitUntilStopped() }
 
     private func stopJoining() {

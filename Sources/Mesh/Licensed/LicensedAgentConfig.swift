@@ -14,11 +14,14 @@ public struct LicensedAgentConfig: Sendable {
     public var agent: AgentConfig
     /// The MAC the license must list for this host.
     public var mac: MACAddress
+    /// Members to join through: addresses or DNS names (looked up again while not joined).
     public var seeds: [SeedAddress]
+    /// The vendor-signed license, and the vendor's public key that must verify it.
     public var license: SignedLicense
     public var vendorKey: Ed25519PublicKey
     /// Includes `requestedCores`, the cores this node asks for when it starts.
     public var licensing: LicensingSettings
+    /// Created (mode 0700) if absent; one agent per directory (it is locked).
     public var dataDirectory: String
     /// Re-reads the gossip key, license and vendor key files (SIGHUP). Nil: reloading is not possible.
     public var reloadSecrets: (@Sendable () throws(ConfigError) -> AgentSecrets)?
