@@ -265,7 +265,8 @@ extension TransportTests.LicensedPaths {
         let cluster = try ProcessCluster("no-quorum", count: 4, servers: [0, 1, 2], maxCores: 8, binary: ChildAgent.binary!)
         defer { cluster.stopAll() }
         for index in 0..<4 { try cluster.start(index, seeds: index == 0 ? [] : [0]) }
-        try #require(await ProcessCluster.secondsUntil(20) { (0..<4).allSatisfy { cluster.status($0)?.healthy == true } } != nil)
+        let allHealthy = await ProcessCluster.secondsUntil(20) { (0..<4).allSatisfy { cluster.status($0)?.healthy == true } }
+        try #require(allHealthy != nil, "\((0..<4).map { "agent \($0): \(cluster.status($0)?.problems.joined(separator: "; ") ?? "no answer")" })")
         cluster.kill(0)
         cluster.kill(1)
         let unhealthy = await ProcessCluster.secondsUntil(10) {
