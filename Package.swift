@@ -41,6 +41,6 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "SWIM", "Crypto"]),
         .testTarget(name: "LicensingTests", dependencies: ["Licensing", "SWIM", "Crypto", "Simulation"]),
-        .testTarget(name: "MeshTests", dependencies: ["Mesh", "SWIM", "Wire", "Licensing", "Crypto"]),
+        .testTarget(name: "MeshTests", dependencies: ["Mesh", "SWIM", "Wire", "Licensing", "Crypto", "Simulation"]),
     ]
 )

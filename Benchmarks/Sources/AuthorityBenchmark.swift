@@ -33,13 +33,7 @@ public enum AuthorityBenchmark {
         defer { ChildProcesses.removeFolder(folder) }
         let materials = try LicensedTakeover.Materials(nodes: nodes, servers: 3, coresPerNode: 1, folder: folder)
         let firstID: UInt64 = 0xA001
-        var ports: [UInt16] = []
-        var perAgent: [UInt64: [String]] = [:]
-        for index in 0..<nodes {
-            let port = try LoopbackHTTPClient.freePort()
-            ports.append(port)
-            perAgent[firstID + UInt64(index)] = try materials.arguments(index: index, id: firstID + UInt64(index), httpPort: port)
-        }
+        let (ports, perAgent) = try materials.agentArguments(firstID: firstID)
         let cluster = try AgentCluster(count: nodes, firstID: firstID,
                                        launch: AgentLaunch(executable: executable, profile: profile, plain: false,
                                                            cluster: "bench-authority", perAgentArguments: perAgent), timeout: 60)

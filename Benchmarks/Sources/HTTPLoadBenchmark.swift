@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Mesh
 import Synchronization
 
 /// Validate latency at a replica's local API while other local clients misbehave: nothing, 100 or
@@ -29,7 +30,7 @@ public enum HTTPLoadBenchmark {
 
     public static func run(seconds: Double, resultsDirectory: String, print log: (String) -> Void) throws -> Results {
         ChildProcesses.installInterruptHandlers()
-        raiseDescriptorLimit()
+        DescriptorLimit.raise(toAtLeast: 8192)   // 1,100 attack connections in this process
         let executable = AgentBinary.current()
         try LicensedTakeover.requireAgentLicenseFlags(executable: executable)
         let folder = try ChildProcesses.makeTemporaryFolder(prefix: "licmesh-bench-http")
@@ -37,13 +38,7 @@ public enum HTTPLoadBenchmark {
         let nodes = 3
         let materials = try LicensedTakeover.Materials(nodes: nodes, servers: 2, coresPerNode: 1, folder: folder)
         let firstID: UInt64 = 0xB001
-        var ports: [UInt16] = []
-        var perAgent: [UInt64: [String]] = [:]
-        for index in 0..<nodes {
-            let port = try LoopbackHTTPClient.freePort()
-            ports.append(port)
-            perAgent[firstID + UInt64(index)] = try materials.arguments(index: index, id: firstID + UInt64(index), httpPort: port)
-        }
+        let (ports, perAgent) = try materials.agentArguments(firstID: firstID)
         let cluster = try AgentCluster(count: nodes, firstID: firstID,
                                        launch: AgentLaunch(executable: executable, profile: "lan", plain: false,
                                                            cluster: "bench-http", perAgentArguments: perAgent), timeout: 60)
@@ -89,13 +84,6 @@ public enum HTTPLoadBenchmark {
             if answer?.status != 200 { failures += 1 }
         }
         return (latencies, failures)
-    }
-
-    private static func raiseDescriptorLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < min(8192, limit.rlim_max) else { return }
-        limit.rlim_cur = min(8192, limit.rlim_max)
-        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
 
     /// Connections held open by a thread of their own: idle ones sent one complete request and read

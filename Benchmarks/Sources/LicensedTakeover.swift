@@ -85,6 +85,18 @@ enum LicensedTakeover {
             return ["--license", licensePath, "--vendor-key", vendorPublicKeyPath, "--mac", macs[index],
                     "--cores", "\(coresPerNode)", "--data-dir", data, "--http", "127.0.0.1:\(httpPort)"]
         }
+
+        /// Every node's flags, node `i` with ID `firstID + i` and a free HTTP port (`ports[i]`).
+        func agentArguments(firstID: UInt64) throws -> (ports: [UInt16], perAgent: [UInt64: [String]]) {
+            var ports: [UInt16] = []
+            var perAgent: [UInt64: [String]] = [:]
+            for index in macs.indices {
+                let port = try LoopbackHTTPClient.freePort()
+                ports.append(port)
+                perAgent[firstID + UInt64(index)] = try arguments(index: index, id: firstID + UInt64(index), httpPort: port)
+            }
+            return (ports, perAgent)
+        }
     }
 
     /// One answer the client loop got.

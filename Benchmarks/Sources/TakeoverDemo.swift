@@ -20,13 +20,7 @@ public enum TakeoverDemo {
         say("   \(materials.macs.prefix(3).joined(separator: ", ")) (the lowest is the preferred authority).")
 
         let firstID: UInt64 = 0xD001
-        var ports: [UInt16] = []
-        var perAgent: [UInt64: [String]] = [:]
-        for index in 0..<nodes {
-            let port = try LoopbackHTTPClient.freePort()
-            ports.append(port)
-            perAgent[firstID + UInt64(index)] = try materials.arguments(index: index, id: firstID + UInt64(index), httpPort: port)
-        }
+        let (ports, perAgent) = try materials.agentArguments(firstID: firstID)
         let launch = AgentLaunch(executable: executable, profile: profile, plain: false, cluster: "demo", perAgentArguments: perAgent)
         let cluster = try AgentCluster(count: nodes, firstID: firstID, launch: launch, timeout: 60)
         var stopped = false

@@ -71,26 +71,24 @@ extension Simulator {
 
     /// Whether an authority is established and every live node's ledger replica holds exactly its
     /// entries: what "replicas equal everywhere" means in the scale benchmark.
-    public var ledgerReplicasAgree: Bool {
+    public var ledgerReplicasAgree: Bool { replicasDifferingFromAuthority()?.isEmpty == true }
+
+    /// Live nodes whose ledger replica differs from the authority's entries (the entries, not the
+    /// newest stamp each has seen: a change withdrawn after its authority stepped down leaves that
+    /// mark behind, harmlessly); nil while no authority is established.
+    func replicasDifferingFromAuthority() -> [Int]? {
         let live = liveNodes
         guard let authorityNode = live.first(where: { instances[$0]?.licensing?.isAuthority == true }),
-              let grants = instances[authorityNode]?.licensing?.ledger.grants else { return false }
-        return live.allSatisfy { instances[$0]?.licensing?.ledger.grants == grants }
+              let grants = instances[authorityNode]?.licensing?.ledger.grants else { return nil }
+        return live.filter { instances[$0]?.licensing?.ledger.grants != grants }
     }
 
     /// Every live node sees every other alive, and every live node's ledger replica equals the authority's.
     func checkReplicas() {
-        let live = liveNodes
         var problems: [String] = []
         if !isConverged() { problems.append("membership has not converged") }
-        if let authorityNode = live.first(where: { instances[$0]?.licensing?.isAuthority == true }),
-           let grants = instances[authorityNode]?.licensing?.ledger.grants {
-            // The entries, not the newest stamp each replica has seen (a change withdrawn after its
-            // authority stepped down leaves that mark behind, harmlessly).
-            let differing = live.filter { instances[$0]?.licensing?.ledger.grants != grants }
-            if !differing.isEmpty {
-                problems.append("the ledger replicas of nodes " + differing.map(String.init).joined(separator: ",") + " differ from the authority's")
-            }
+        if let differing = replicasDifferingFromAuthority(), !differing.isEmpty {
+            problems.append("the ledger replicas of nodes " + differing.map(String.init).joined(separator: ",") + " differ from the authority's")
         }
         guard !problems.isEmpty else { return }
         tracker.livenessViolationCount += 1

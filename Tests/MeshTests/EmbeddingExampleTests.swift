@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Mesh
 import SWIM
+import Simulation
 import Testing
 
 extension TransportTests {
@@ -27,7 +28,7 @@ extension TransportTests {
                 "--seed", server.agent.address.description, "--data-dir", fixture.dataDirectory(1),
                 "--cluster", fixture.cluster, "--plaintext",
             ]
-            let run = try await runOffThePoolThrowing { EndToEndNamespaceTests.run(example, arguments) }
+            let run = try await runOffThePool { EndToEndNamespaceTests.run(example, arguments) }
             #expect(run.status == 0, "\(run.output)")
             #expect(run.output.contains("licensed: 2 cores"))
             #expect(run.output.contains("acquire: granted 4 cores from authority \(server.id)"), "\(run.output)")
@@ -50,12 +51,5 @@ extension TransportTests {
             }
             throw CancellationError()
         }
-    }
-}
-
-/// Blocking work (a child process) off the cooperative pool, so other tests' tasks keep running.
-func runOffThePoolThrowing<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }

@@ -108,7 +108,7 @@ struct APIAccessCheck: Sendable {
 
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { String($0).trimming(" \t") } ?? ""
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { String($0).trimmingOptionalWhitespace() } ?? ""
         return mediaType.lowercased() == "application/json"
     }
 
@@ -116,7 +116,7 @@ struct APIAccessCheck: Sendable {
         guard let authorization else { return nil }
         let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return String(parts[1]).trimming(" \t")
+        return String(parts[1]).trimmingOptionalWhitespace()
     }
 
     /// Compares without an early exit, so response timing says nothing about how much of a guess was right.
@@ -146,7 +146,7 @@ public enum APIToken {
             throw APITokenError(path: path, problem: "it is readable by every user on this host; chmod 640 (or 600) it")
         }
         let firstLine = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-        let token = firstLine.trimming(" \t\r")
+        let token = firstLine.trimmingConfigWhitespace()
         guard token.count >= minimumLength else {
             throw APITokenError(path: path, problem: "the token on its first line is shorter than \(minimumLength) characters; generate one with 'head -c 32 /dev/urandom | base64'")
         }
@@ -161,14 +161,4 @@ public struct APITokenError: Error, Hashable, Sendable, CustomStringConvertible 
     public var path: String
     public var problem: String
     public var description: String { "API token file \(path): \(problem)" }
-}
-
-extension String {
-    /// Without leading and trailing characters from `characters` (no Foundation needed).
-    func trimming(_ characters: String) -> String {
-        let set = Set(characters)
-        guard let start = firstIndex(where: { !set.contains($0) }) else { return "" }
-        let end = lastIndex(where: { !set.contains($0) })!
-        return String(self[start...end])
-    }
 }

@@ -79,10 +79,10 @@ public final class HTTPServer: Sendable {
 }
 
 /// The process's open-descriptor limit, which bounds the connections a server can hold.
-enum DescriptorLimit {
+public enum DescriptorLimit {
     /// Raises the soft limit towards `wanted` (never above the hard limit, never lowers it): systemd
     /// starts services with a soft limit of 1,024, which thousands of idle connections would exhaust.
-    static func raise(toAtLeast wanted: Int) {
+    public static func raise(toAtLeast wanted: Int) {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
         let target = min(rlim_t(max(0, wanted)), limit.rlim_max)
