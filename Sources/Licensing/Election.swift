@@ -257,12 +257,9 @@ extension LicensingNode {
         for parts in complete {
             for grants in parts.parts.values { for grant in grants { ledger.merge(grant) } }
         }
-        // Some of those grants may never have been published (their authority was deposed between
-        // replicating and publishing them, or they come from a restarted server's data directory):
-        // publish the whole ledger. SWIM keeps only what is news to it, so this costs what is new.
-        for grant in ledger.grants.values.sorted(by: { $0.node < $1.node }) {
-            outbox.append(.publish(LedgerPayloads.payload(for: grant), urgent: false))
-        }
+        // Some of those grants may never have reached the replicas (their authority was deposed between
+        // replicating and announcing them, or they come from a restarted server's data directory): the
+        // term's first head announces this ledger, and every replica that differs pulls what it lacks.
         self.candidacy = nil
         epoch = candidacy.epoch
         authority = id
@@ -305,6 +302,8 @@ extension LicensingNode {
 
     mutating func stepDown(from oldEpoch: Epoch, newer: Epoch, now: Instant) {
         guard let ended = term else { return }
+        // As a replica again, it is complete up to what it committed.
+        syncedThrough = max(syncedThrough, committedThrough)
         term = nil
         emit(.steppedDown(epoch: oldEpoch, newer: newer), now: now)
         // Changes still waiting for their quorum will never get it in this epoch. Nobody acted on

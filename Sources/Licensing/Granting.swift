@@ -216,9 +216,10 @@ extension LicensingNode {
         }
     }
 
-    /// The change is safe: publish it to every replica and answer the requester.
+    /// The change is safe: announce it to the replicas (`announceHeadIfChanged`, once per input) and
+    /// answer the requester.
     mutating func finish(_ change: PendingChange, now: Instant) {
-        outbox.append(.publish(LedgerPayloads.payload(for: change.grant), urgent: true))
+        term?.unpushed.append(change.grant)
         let outcome: LicensingMessage.Outcome = change.grant.cores > 0 ? .granted(change.grant) : .released(change.grant)
         emit(change.grant.cores > 0 ? .granted(change.grant) : .released(change.grant), now: now)
         if let requester = change.requester { answer(requester, change.requestID, outcome, now: now) }

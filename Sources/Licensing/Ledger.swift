@@ -54,6 +54,10 @@ public struct Ledger: Hashable, Sendable {
     public private(set) var grants: [NodeID: Grant] = [:]
     /// The newest stamp in the ledger (kept as grants merge: a stamp only ever grows).
     public private(set) var newestStamp = Stamp.zero
+    /// An order-independent hash of the entries (XOR of each grant's hash), kept as entries change:
+    /// two replicas with equal entries have equal digests, so comparing 8 bytes tells a replica whether
+    /// it must pull anything from its peers (`LedgerHead`).
+    public private(set) var digest: UInt64 = 0
 
     public init(_ grants: [Grant] = []) {
         for grant in grants { merge(grant) }
@@ -63,9 +67,36 @@ public struct Ledger: Hashable, Sendable {
     @discardableResult
     public mutating func merge(_ grant: Grant) -> Bool {
         if let held = grants[grant.node], held.stamp >= grant.stamp { return false }
-        grants[grant.node] = grant
+        replaceEntry(of: grant.node, with: grant)
         newestStamp = max(newestStamp, grant.stamp)
         return true
+    }
+
+    private mutating func replaceEntry(of node: NodeID, with grant: Grant?) {
+        if let old = grants[node] { digest ^= Self.hash(old) }
+        if let grant { digest ^= Self.hash(grant) }
+        grants[node] = grant
+    }
+
+    /// A well-mixed 64-bit hash of one entry (splitmix64's finalizer over its fields): not a
+    /// cryptographic one, a forged collision would only delay a replica's catch-up until the next change.
+    static func hash(_ grant: Grant) -> UInt64 {
+        func mix(_ value: UInt64) -> UInt64 {
+            var z = value &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        return mix(mix(mix(grant.node.rawValue) ^ grant.stamp.rawValue) ^ UInt64(truncatingIfNeeded: grant.cores))
+    }
+
+    /// Entries changed after `stamp`, oldest change first, at most `limit` of them (`where` filters
+    /// them first): what a replica that holds everything up to `stamp` lacks. One pass over the
+    /// entries; a replica asks only while its digest differs from the authority's.
+    public func entries(after stamp: Stamp, limit: Int, where include: (Grant) -> Bool = { _ in true }) -> [Grant] {
+        let newer = grants.values.filter { $0.stamp > stamp && include($0) }
+        guard newer.count > limit else { return newer.sorted { $0.stamp < $1.stamp } }
+        return Array(newer.sorted { $0.stamp < $1.stamp }.prefix(limit))
     }
 
     /// Takes `grant` back if it is still its node's entry, putting back the entry it replaced: a
@@ -74,7 +105,7 @@ public struct Ledger: Hashable, Sendable {
     @discardableResult
     public mutating func withdraw(_ grant: Grant, restoring replaced: Grant?) -> Bool {
         guard grants[grant.node]?.stamp == grant.stamp else { return false }
-        grants[grant.node] = replaced
+        replaceEntry(of: grant.node, with: replaced)
         return true
     }
 
@@ -103,20 +134,38 @@ public struct ServerClocks: Hashable, Sendable {
     public init(median: Int64, latest: Int64) { self.median = median; self.latest = latest }
 }
 
-/// How the ledger and the epoch ride SWIM's application payloads: one payload per node's grant (a
-/// newer stamp is a newer version) and one for the current epoch, whose version also counts the
-/// authority's heartbeats (epoch in the high 32 bits, beat in the low), so each heartbeat is news that
-/// gossip carries to every holder. Push-pull carries them all, so a node that was away catches up in
-/// one exchange.
-public enum LedgerPayloads {
-    static let grantPrefix = "lm.grant."
-    static let epochKey = "lm.epoch"
+/// What the authority announces about its ledger (gossiped as one payload, replaced by each newer
+/// announcement): how many entries and which digest its committed ledger has, and up to which stamp it
+/// holds every change. A replica whose digest differs pulls what it lacks from its peers
+/// (`LicensingMessage.pull`); the announcement itself costs the same few bytes at any cluster size.
+public struct LedgerHead: Hashable, Sendable {
+    public var epoch: Epoch
+    /// Counts the term's announcements: each one supersedes the previous.
+    public var counter: UInt32
+    public var authority: NodeID
+    public var digest: UInt64
+    public var count: Int
+    /// Every committed change up to this stamp is in the announced ledger.
+    public var through: Stamp
 
-    public static func payload(for grant: Grant) -> AppPayload {
-        var value: [UInt8] = []
-        appendUInt64(UInt64(grant.cores), to: &value)
-        return AppPayload(key: grantPrefix + grant.node.description, version: grant.stamp.rawValue, value: value)
+    public init(epoch: Epoch, counter: UInt32, authority: NodeID, digest: UInt64, count: Int, through: Stamp) {
+        self.epoch = epoch
+        self.counter = counter
+        self.authority = authority
+        self.digest = digest
+        self.count = count
+        self.through = through
     }
+}
+
+/// How the epoch and the ledger's head ride SWIM's application payloads. The epoch payload's version
+/// also counts the authority's heartbeats (epoch in the high 32 bits, beat in the low), so each
+/// heartbeat is news that gossip carries to every holder; the head's counts its announcements. The
+/// ledger's entries never ride gossip: replicas pull them (see `Replication.swift`), so a change costs
+/// each node its own bytes once, not a retransmission by every node.
+public enum LedgerPayloads {
+    static let epochKey = "lm.epoch"
+    static let headKey = "lm.head"
 
     /// The epoch payload; a heartbeat's also carries the license servers' clocks (`ServerClocks`).
     public static func payload(epoch: Epoch, authority: NodeID, beat: UInt32 = 0, clocks: ServerClocks? = nil) -> AppPayload {
@@ -129,36 +178,47 @@ public enum LedgerPayloads {
         return AppPayload(key: epochKey, version: UInt64(epoch.rawValue) << 32 | UInt64(beat), value: value)
     }
 
-    public enum Decoded: Hashable, Sendable {
-        case grant(Grant)
-        case epoch(Epoch, authority: NodeID, beat: UInt32, clocks: ServerClocks?)
+    public static func payload(head: LedgerHead) -> AppPayload {
+        var value: [UInt8] = []
+        appendUInt64(head.authority.rawValue, to: &value)
+        appendUInt64(head.digest, to: &value)
+        appendUInt64(UInt64(head.count), to: &value)
+        appendUInt64(head.through.rawValue, to: &value)
+        return AppPayload(key: headKey, version: UInt64(head.epoch.rawValue) << 32 | UInt64(head.counter), value: value)
+    }
 
-        /// The epoch it names (a grant's stamp's).
-        public var epoch: Epoch {
+    public enum Decoded: Hashable, Sendable {
+        case epoch(Epoch, authority: NodeID, beat: UInt32, clocks: ServerClocks?)
+        case head(LedgerHead)
+
+        /// The epochs it names: each must be plausible before it is believed.
+        public var epochs: [Epoch] {
             switch self {
-            case .grant(let grant): grant.stamp.epoch
-            case .epoch(let epoch, _, _, _): epoch
+            case .epoch(let epoch, _, _, _): [epoch]
+            case .head(let head): [head.epoch, head.through.epoch]
             }
         }
     }
 
     /// Nil for payloads that are not the ledger's, or malformed ones (dropped, never trusted).
     public static func decode(_ payload: AppPayload) -> Decoded? {
-        if payload.key == epochKey {
-            let words = stride(from: 0, to: payload.value.count, by: 8).map { Array(payload.value[$0..<min($0 + 8, payload.value.count)]) }
-            guard words.count == 1 || words.count == 3, let authority = readUInt64(words[0]) else { return nil }
-            var clocks: ServerClocks?
-            if words.count == 3 {
-                guard let median = readUInt64(words[1]), let latest = readUInt64(words[2]) else { return nil }
-                clocks = ServerClocks(median: Int64(bitPattern: median), latest: Int64(bitPattern: latest))
-            }
-            return .epoch(Epoch(rawValue: UInt32(truncatingIfNeeded: payload.version >> 32)), authority: NodeID(authority),
-                          beat: UInt32(truncatingIfNeeded: payload.version), clocks: clocks)
+        let words = stride(from: 0, to: payload.value.count, by: 8).map { Array(payload.value[$0..<min($0 + 8, payload.value.count)]) }
+        let values = words.compactMap(readUInt64)
+        guard values.count == words.count, !values.isEmpty else { return nil }
+        let epoch = Epoch(rawValue: UInt32(truncatingIfNeeded: payload.version >> 32))
+        let low = UInt32(truncatingIfNeeded: payload.version)
+        switch payload.key {
+        case epochKey:
+            guard values.count == 1 || values.count == 3 else { return nil }
+            let clocks = values.count == 3 ? ServerClocks(median: Int64(bitPattern: values[1]), latest: Int64(bitPattern: values[2])) : nil
+            return .epoch(epoch, authority: NodeID(values[0]), beat: low, clocks: clocks)
+        case headKey:
+            guard values.count == 4, values[2] <= UInt64(LicensingCodec.maximumParts * LicensingCodec.grantsPerPart) else { return nil }
+            return .head(LedgerHead(epoch: epoch, counter: low, authority: NodeID(values[0]), digest: values[1],
+                                    count: Int(values[2]), through: Stamp(rawValue: values[3])))
+        default:
+            return nil
         }
-        guard payload.key.hasPrefix(grantPrefix),
-              let node = NodeID(hex: String(payload.key.dropFirst(grantPrefix.count))),
-              let cores = readUInt64(payload.value), cores <= UInt64(Int32.max) else { return nil }
-        return .grant(Grant(node: node, cores: Int(cores), stamp: Stamp(rawValue: payload.version)))
     }
 
     private static func appendUInt64(_ value: UInt64, to bytes: inout [UInt8]) {

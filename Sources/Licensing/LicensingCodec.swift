@@ -61,6 +61,13 @@ public enum LicensingCodec {
             w.byte(9); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat)); w.varint(UInt64(max(0, time)))
         case .heartbeatAck(let epoch, let beat, let time):
             w.byte(10); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat)); w.varint(UInt64(max(0, time)))
+        case .pull(let since):
+            w.byte(11); w.u64(since.rawValue)
+        case .entries(let part):
+            w.byte(12); w.u64(part.from.rawValue); w.u64(part.through.rawValue)
+            w.byte((part.isLast ? 1 : 0) | (part.hasMore ? 2 : 0))
+            let grants = part.grants.prefix(grantsPerPart)
+            w.varint(UInt64(grants.count)); for grant in grants { w.grant(grant) }
         }
         return w.bytes
     }
@@ -108,6 +115,15 @@ public enum LicensingCodec {
         case 10:
             guard let epoch = r.epoch(), let beat = r.count(max: Int(UInt32.max)), let time = r.count(max: maximumTime) else { return nil }
             return .heartbeatAck(epoch, beat: UInt32(beat), time: Int64(time))
+        case 11:
+            return r.u64().map { .pull(since: Stamp(rawValue: $0)) }
+        case 12:
+            guard let from = r.u64(), let through = r.u64(), let flags = r.byte(), flags <= 3,
+                  let n = r.count(max: grantsPerPart) else { return nil }
+            var grants: [Grant] = []
+            for _ in 0..<n { guard let grant = r.grant() else { return nil }; grants.append(grant) }
+            return .entries(LedgerEntries(from: Stamp(rawValue: from), through: Stamp(rawValue: through),
+                                          isLast: flags & 1 != 0, hasMore: flags & 2 != 0, grants: grants))
         default:
             return nil
         }

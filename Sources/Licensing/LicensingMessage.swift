@@ -29,6 +29,12 @@ public enum LicensingMessage: Hashable, Sendable {
     /// (seconds since 1970), so that the servers' clocks are compared at every heartbeat.
     case heartbeat(Epoch, beat: UInt32, time: Int64)
     case heartbeatAck(Epoch, beat: UInt32, time: Int64)
+    /// A replica whose digest differs from the authority's announced head asks a peer for the entries
+    /// changed after `since` (every entry when `since` is zero). Replaying one only makes a peer send
+    /// ledger entries again, which change nothing where they are already held.
+    case pull(since: Stamp)
+    /// One part of the answer to a pull, or the authority pushing its latest changes to the servers.
+    case entries(LedgerEntries)
 
     public enum Outcome: Hashable, Sendable {
         case granted(Grant)
@@ -60,7 +66,33 @@ public enum LicensingMessage: Hashable, Sendable {
         case .reject(let rejected, let promised): [rejected, promised]
         case .replicate(let epoch, let grant): [epoch, grant.stamp.epoch]
         case .replicated(let epoch, let stamp): [epoch, stamp.epoch]
+        case .pull(let since): [since.epoch]
+        case .entries(let part): [part.from.epoch, part.through.epoch] + part.grants.map(\.stamp.epoch)
         }
+    }
+}
+
+/// One part of a ledger transfer. Entries only ever merge (the higher stamp wins per node), so a
+/// replayed or stale part changes nothing; `from` and `through` let the receiver know how far it is
+/// complete without trusting the part to be the newest.
+public struct LedgerEntries: Hashable, Sendable {
+    /// With the entries it held up to `from`, the receiver holds every change up to `through` once it
+    /// merged these grants. Both zero in a push, which claims nothing.
+    public var from: Stamp
+    public var through: Stamp
+    /// The last part of this answer.
+    public var isLast: Bool
+    /// The sender holds more changes than this answer carried: the receiver asks again at once.
+    public var hasMore: Bool
+    /// In stamp order.
+    public var grants: [Grant]
+
+    public init(from: Stamp, through: Stamp, isLast: Bool, hasMore: Bool, grants: [Grant]) {
+        self.from = from
+        self.through = through
+        self.isLast = isLast
+        self.hasMore = hasMore
+        self.grants = grants
     }
 }
 

@@ -56,6 +56,13 @@ public struct LicensingNode: Sendable {
     public internal(set) var isSynced = false
     /// Received messages and payloads dropped before they changed anything, by reason.
     public internal(set) var rejections = LicensingRejections()
+    /// The latest ledger head an authority announced (`Replication.swift`).
+    public internal(set) var announcedHead: LedgerHead?
+    /// This replica holds every change up to this stamp (or a newer one for the same node), as far as
+    /// the answers to its pulls showed: the next pull asks for what came after.
+    public internal(set) var syncedThrough = Stamp.zero
+    /// Pulls of the authority's whole ledger (a replica complete up to the head whose digest differed).
+    public internal(set) var fullLedgerPulls = 0
     /// The latest wall time a previous life saved: no clock reading earlier is right.
     public internal(set) var timeFloor: Int64 = 0
     /// The license servers' clocks, relative to this node's, as the last heartbeat reported them.
@@ -105,6 +112,14 @@ public struct LicensingNode: Sendable {
     var wallReading: WallReading?
     /// When the last member held inactive but heard from stops counting as alive (see `heardWindow`).
     var heardFromInactiveUntil: Instant?
+    var pull: PullInFlight?
+    var nextFullPullAt: Instant?
+    var fullPullBackoff: Duration?
+    var pullCursor: UInt64
+    var pullPeers: [NodeID] = []
+    var pullPeersVersion: UInt64 = .max
+    /// When each peer's last pull was answered (`handlePull` throttles).
+    var lastServed: [NodeID: (since: Stamp, at: Instant)] = [:]
     /// Ledger holders that are no member this node knows of, since when (their cores are returned after
     /// the grace period, like a dead node's).
     var strangerSince: [NodeID: Instant] = [:]
@@ -156,6 +171,11 @@ public struct LicensingNode: Sendable {
         var confirmedAt: Instant
         /// Each server's wall clock as its last heartbeat ack reported it, and when that arrived.
         var serverTimes: [NodeID: (time: Int64, at: Instant)] = [:]
+        /// The ledger head announced last (`announceHeadIfChanged`), and the changes committed since
+        /// that the other servers have not been sent yet.
+        var headCounter: UInt32 = 0
+        var announcedDigest: UInt64?
+        var unpushed: [Grant] = []
     }
 
     /// A ledger change waiting for a majority of the servers to hold it (policy `majority`).
@@ -192,6 +212,7 @@ public struct LicensingNode: Sendable {
                 settings: LicensingSettings = LicensingSettings(), life: UInt64 = 0, requestIDBase: UInt64 = 1) throws(SettingsError) {
         try settings.validate()
         self.nextRequestID = max(1, requestIDBase)
+        self.pullCursor = id.rawValue ^ life.byteSwapped
         self.id = id
         self.mac = mac
         self.life = life
@@ -236,6 +257,7 @@ public struct LicensingNode: Sendable {
         // A member held dead but heard from lately stops counting as alive then.
         if let until = heardFromInactiveUntil, until > clock { consider(until) }
         if wantsToAsk { consider(nextAttemptAt) }
+        consider(nextPullAt)
         return deadline
     }
 
@@ -294,23 +316,20 @@ public struct LicensingNode: Sendable {
     public func accepts(_ payload: AppPayload) -> Bool {
         guard payload.key.hasPrefix("lm.") else { return true }
         guard let decoded = LedgerPayloads.decode(payload) else { return false }
-        return isPlausible(decoded.epoch)
+        return decoded.epochs.allSatisfy(isPlausible)
     }
 
     /// A ledger payload arrived through SWIM (gossip or push-pull).
     public mutating func receivePayload(_ payload: AppPayload, now: Instant) -> [LicensingDirective] {
         clock = max(clock, now)
         let decoded = LedgerPayloads.decode(payload)
-        if let epoch = decoded?.epoch, !isPlausible(epoch) {
+        if let epochs = decoded?.epochs, !epochs.allSatisfy(isPlausible) {
             rejections.implausible += 1
             return flush()
         }
         switch decoded {
-        case .grant(let grant)?:
-            if ledger.merge(grant) {
-                if grant.node == id { ownLedgerEntryChanged(grant, now: now) }
-                ledgerGrew(by: grant, now: now)
-            }
+        case .head(let head)?:
+            learnHead(head)
         case .epoch(let newEpoch, let newAuthority, _, let clocks)?:
             // An epoch newer than any we know of was established moments ago: its authority is alive,
             // even while our membership still holds it dead (a restart whose refutation has not reached
@@ -373,6 +392,10 @@ public struct LicensingNode: Sendable {
             handleHeartbeat(beatEpoch, beat: beat, from: sender, now: now)
         case .heartbeatAck(let beatEpoch, let beat, let time):
             handleHeartbeatAck(beatEpoch, beat: beat, time: time, from: sender, now: now)
+        case .pull(let since):
+            handlePull(since: since, from: sender, now: now)
+        case .entries(let part):
+            handleEntries(part, from: sender, now: now)
         }
         return finish(now: now)
     }
@@ -537,6 +560,8 @@ public struct LicensingNode: Sendable {
     /// directives go out.
     mutating func finish(now: Instant) -> [LicensingDirective] {
         askAgainIfDue(now: now)
+        announceHeadIfChanged(now: now)
+        pullIfDue(now: now)
         return flush()
     }
 
@@ -574,6 +599,10 @@ public struct LicensingRejections: Hashable, Sendable {
     public var stale = 0
     /// Requests for cores from a node that is not a live member advertising a valid license.
     public var notAMember = 0
+    /// Ledger entries from a node this one neither asked nor follows as authority.
+    public var unsolicitedEntries = 0
+    /// Pulls from a peer answered less than half a pull interval before (replays, or a peer looping).
+    public var throttledPulls = 0
     public init() {}
 }
 

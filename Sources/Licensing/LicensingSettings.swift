@@ -41,6 +41,11 @@ public struct LicensingSettings: Hashable, Sendable {
     /// cores), so that it holds its cores soon after another node releases them.
     public var refusedRetryInterval: Duration = .seconds(4)
 
+    /// How often a replica whose ledger differs from the authority's announced head asks a peer for
+    /// the entries it lacks (at once when the peer had more than one answer carries). One LAN protocol
+    /// period: a change reaches every replica in a few of them, and an idle cluster asks nothing.
+    public var ledgerPullInterval: Duration = .milliseconds(500)
+
     public init() {}
 
     /// The lease in force: `leaseDuration`, or half of `deadGracePeriod`.
@@ -56,6 +61,7 @@ public struct LicensingSettings: Hashable, Sendable {
         if proposalTimeout <= .zero { throw SettingsError(field: "proposalTimeout", problem: "must be positive") }
         if retryInterval <= .zero { throw SettingsError(field: "retryInterval", problem: "must be positive") }
         if maximumClockSkew <= .zero { throw SettingsError(field: "maximumClockSkew", problem: "must be positive") }
+        if ledgerPullInterval <= .zero { throw SettingsError(field: "ledgerPullInterval", problem: "must be positive") }
         if refusedRetryInterval <= .zero { throw SettingsError(field: "refusedRetryInterval", problem: "must be positive") }
         if deadGracePeriod <= .zero { throw SettingsError(field: "deadGracePeriod", problem: "must be positive") }
         if lease <= .zero { throw SettingsError(field: "leaseDuration", problem: "must be positive") }

@@ -103,7 +103,8 @@ extension Simulator {
             let epoch = Epoch(round: Epoch.maximumRound - UInt32(adversaryRandom.below(3)), serverRank: 0)
             return adversaryRandom.chance(0.5)
                 ? .payload(LedgerPayloads.payload(epoch: epoch, authority: NodeNaming.id(of: 0), beat: .max))
-                : .payload(LedgerPayloads.payload(for: Grant(node: about, cores: 0, stamp: Stamp(epoch: epoch, sequence: .max))))
+                : .payload(LedgerPayloads.payload(head: LedgerHead(epoch: epoch, counter: .max, authority: about, digest: adversaryRandom.next(),
+                                                                   count: 1, through: Stamp(epoch: epoch, sequence: .max))))
         }
     }
 
@@ -114,7 +115,7 @@ extension Simulator {
         let grant = Grant(node: NodeNaming.id(of: adversaryRandom.below(nodeCount)), cores: Int(Int32.max),
                           stamp: Stamp(epoch: huge, sequence: .max))
         let requestID = adversaryRandom.next()
-        switch adversaryRandom.below(9) {
+        switch adversaryRandom.below(11) {
         case 0: return .acquire(requestID: requestID, life: adversaryRandom.next(), basis: Stamp(rawValue: adversaryRandom.next()),
                                 cores: [1, 2, Int(Int32.max)][adversaryRandom.below(3)], mac: adversaryRandom.next() & 0xFFFF_FFFF_FFFF, held: nil)
         case 1: return .release(requestID: requestID, life: adversaryRandom.next(), basis: Stamp(rawValue: adversaryRandom.next()))
@@ -124,6 +125,9 @@ extension Simulator {
         case 5: return .heartbeat(far, beat: .max, time: Int64.max)
         case 6: return .heartbeatAck(epoch, beat: .max, time: 0)
         case 7: return .reply(requestID: requestID, outcome: .granted(grant))
+        case 8: return .pull(since: Stamp(rawValue: adversaryRandom.next()))
+        case 9: return .entries(LedgerEntries(from: .zero, through: Stamp(epoch: far, sequence: .max), isLast: true, hasMore: true,
+                                              grants: [grant]))
         default: return .promise(far, part: 0, of: 1, grants: [grant])
         }
     }

@@ -30,7 +30,8 @@ import SWIM
         h.acquire(4, cores: 1)
         #expect(h.node(4).ownGrant?.cores == 1)
         #expect(h.validates(4))
-        // Every replica holds the same ledger.
+        // Every replica holds the same ledger, once each pulled what it lacked.
+        h.advance(by: .seconds(2))
         let ledger = h.node(1).ledger
         for n in 2...5 { #expect(h.node(UInt64(n)).ledger == ledger) }
         #expect(ledger.total() == 7)
@@ -160,6 +161,7 @@ import SWIM
         #expect(h.node(2).ledger.total() == 4)
         // Node 1 restarts with an empty ledger and the lowest ID.
         h.nodes[NodeID(1)] = try! LicensingNode(id: NodeID(1), mac: 0xA1, terms: h.node(2).terms, licenseValid: true)
+        h.stored[NodeID(1)] = nil
         h.alive.insert(NodeID(1))
         h.refreshViews()
         h.advance(by: .seconds(2))
@@ -214,8 +216,12 @@ import SWIM
     }
 
     @Test func payloadsRoundTripAndGarbageIsDropped() {
-        let grant = Grant(node: NodeID(0xBEEF), cores: 12, stamp: Stamp(epoch: Epoch(round: 3, serverRank: 1), sequence: 7))
-        #expect(LedgerPayloads.decode(LedgerPayloads.payload(for: grant)) == .grant(grant))
+        let head = LedgerHead(epoch: Epoch(round: 3, serverRank: 1), counter: 5, authority: NodeID(0xBEEF), digest: 0x1234_5678_9ABC_DEF0,
+                              count: 12, through: Stamp(epoch: Epoch(round: 3, serverRank: 1), sequence: 7))
+        #expect(LedgerPayloads.decode(LedgerPayloads.payload(head: head)) == .head(head))
+        var nextHead = head
+        nextHead.counter += 1
+        #expect(LedgerPayloads.payload(head: head).version < LedgerPayloads.payload(head: nextHead).version, "each announcement supersedes the last")
         let epochPayload = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77)
         #expect(LedgerPayloads.decode(epochPayload) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77, clocks: nil))
         let withClocks = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77,
@@ -227,6 +233,7 @@ import SWIM
         #expect(epochPayload.version < nextBeat.version && nextBeat.version < nextEpoch.version, "every heartbeat is news; a new epoch beats them all")
         #expect(LedgerPayloads.decode(AppPayload(key: "lm.grant.zz", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1])) == nil)
         #expect(LedgerPayloads.decode(AppPayload(key: "lm.grant.0000000000000001", version: 1, value: [1])) == nil)
+        #expect(LedgerPayloads.decode(AppPayload(key: "lm.head", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1])) == nil, "a head has four words")
         #expect(LedgerPayloads.decode(AppPayload(key: "other", version: 1, value: [])) == nil)
     }
 

@@ -29,8 +29,8 @@ import SWIM
         for forged in [last, far] {
             h.handle(h.nodes[NodeID(2)]!.receive(.propose(forged), from: NodeID(3), now: h.now), from: NodeID(2))
             h.handle(h.nodes[NodeID(2)]!.receivePayload(LedgerPayloads.payload(epoch: forged, authority: NodeID(3)), now: h.now), from: NodeID(2))
-            h.handle(h.nodes[NodeID(2)]!.receivePayload(LedgerPayloads.payload(for: Grant(node: NodeID(2), cores: 0, stamp: Stamp(epoch: forged, sequence: 1))),
-                                                        now: h.now), from: NodeID(2))
+            let head = LedgerHead(epoch: forged, counter: 1, authority: NodeID(3), digest: 1, count: 1, through: Stamp(epoch: forged, sequence: 1))
+            h.handle(h.nodes[NodeID(2)]!.receivePayload(LedgerPayloads.payload(head: head), now: h.now), from: NodeID(2))
         }
         h.settle()
         #expect(h.node(2).rejections.implausible == 6)
@@ -48,9 +48,10 @@ import SWIM
         h.handle(h.nodes[NodeID(1)]!.receive(.acquire(requestID: 1, life: 1, basis: .zero, cores: 4, mac: 0xA1, held: nil), from: stranger, now: h.now), from: NodeID(1))
         #expect(h.node(1).ledger.cores(of: stranger) == 0)
         #expect(h.node(1).rejections.notAMember == 1)
-        // A forged payload puts a stranger in every replica's ledger.
+        // A stranger's grant in every replica's ledger (a key holder's forged promise or entries, or a
+        // restored data directory put it there).
         let forged = Grant(node: stranger, cores: 4, stamp: Stamp(epoch: h.node(1).epoch, sequence: 999))
-        for n: UInt64 in 1...3 { h.handle(h.nodes[NodeID(n)]!.receivePayload(LedgerPayloads.payload(for: forged), now: h.now), from: NodeID(n)) }
+        for n: UInt64 in 1...3 { h.nodes[NodeID(n)]!.ledger.merge(forged) }
         h.acquire(2)
         #expect(h.node(2).ownGrant == nil, "the forged grant fills the license for now")
         h.advance(by: .seconds(35))

@@ -13,6 +13,8 @@ struct LicensingHarness {
     var probes: [NodeID: [NodeID]] = [:]
     var now = Instant(nanoseconds: 1_000_000_000)
     var queue: [(from: NodeID, to: NodeID, message: LicensingMessage)] = []
+    /// The newest ledger payload (epoch, head) each node holds, as SWIM would store it.
+    var stored: [NodeID: [String: AppPayload]] = [:]
     /// Every message ever sent, for replay tests.
     var captured: [(from: NodeID, to: NodeID, message: LicensingMessage)] = []
 
@@ -66,20 +68,24 @@ struct LicensingHarness {
         settle()
     }
 
-    /// What SWIM's push-pull does for the ledger: every node hands its epoch and grants to everyone it reaches.
+    /// What SWIM's push-pull does for the ledger: every node hands the epoch and head payloads it
+    /// holds to everyone it reaches (replicas then pull the entries they lack).
     mutating func antiEntropy() {
         for source in nodes.keys.sorted() where alive.contains(source) {
-            let node = nodes[source]!
-            var payloads = node.ledger.grants.values.map(LedgerPayloads.payload(for:))
-            if let authority = node.authority { payloads.append(LedgerPayloads.payload(epoch: node.epoch, authority: authority)) }
+            let payloads = (stored[source] ?? [:]).values.sorted { $0.key < $1.key }
             for target in nodes.keys.sorted() where target != source && reachable(source, target) {
-                for payload in payloads {
-                    let out = nodes[target]!.receivePayload(payload, now: now)
-                    handle(out, from: target)
-                }
+                for payload in payloads { deliver(payload, to: target) }
             }
         }
         settle()
+    }
+
+    /// A payload reaches `target`, which keeps it (and passes it to licensing) only if it is news.
+    mutating func deliver(_ payload: AppPayload, to target: NodeID) {
+        if let held = stored[target]?[payload.key], held.version >= payload.version { return }
+        stored[target, default: [:]][payload.key] = payload
+        let out = nodes[target]!.receivePayload(payload, now: now)
+        handle(out, from: target)
     }
 
     mutating func handle(_ directives: [LicensingDirective], from id: NodeID) {
@@ -91,9 +97,9 @@ struct LicensingHarness {
                 queue.append((id, to, decoded))
                 captured.append((id, to, decoded))
             case .publish(let payload, _):
+                stored[id, default: [:]][payload.key] = payload
                 for other in nodes.keys.sorted() where other != id && reachable(id, other) {
-                    let out = nodes[other]!.receivePayload(payload, now: now)
-                    handle(out, from: other)
+                    deliver(payload, to: other)
                 }
             case .probe(let target):
                 probes[id, default: []].append(target)

@@ -69,7 +69,11 @@ enum LicensedMetrics {
                         PrometheusSample([("reason", "not-from-member")], Double(node.rejections.notFromMember)),
                         PrometheusSample([("reason", "not-a-member")], Double(node.rejections.notAMember)),
                         PrometheusSample([("reason", "stale")], Double(node.rejections.stale)),
+                        PrometheusSample([("reason", "unsolicited-entries")], Double(node.rejections.unsolicitedEntries)),
+                        PrometheusSample([("reason", "throttled-pull")], Double(node.rejections.throttledPulls)),
                     ])
+        out.counter("licmesh_ledger_whole_pulls_total", help: "Pulls of the authority's whole ledger (a replica complete up to the announced head whose digest differed).",
+                    value: Double(node.fullLedgerPulls))
         out.counter("licmesh_implausible_updates_total", help: "Membership updates with an incarnation no member could reach, dropped.",
                     value: Double(agent.swim.implausibleUpdates))
         if let kernelDrops {
