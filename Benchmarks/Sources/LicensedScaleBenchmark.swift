@@ -19,10 +19,18 @@ public enum LicensedScaleBenchmark {
         public var unlicensedStartupBytesPerNodePerSecond: Double
         public var steadyBytesPerNodePerSecond: Double
         public var unlicensedSteadyBytesPerNodePerSecond: Double
+        /// The licensed steady state by message type (datagrams and stream frames together), B/s/node.
+        public var steadyByKind: [String: Double]
+        public var unlicensedSteadyByKind: [String: Double]
         /// Periods from the mass start until every live replica equals the authority's ledger; nil: not within the run.
         public var replicasEqualAfterPeriods: Int?
         public var largestPushPullBytes: Int
         public var unlicensedLargestPushPullBytes: Int
+        /// After the authority (node 0) crashes mid-run, over `crashSeeds` runs: the median seconds
+        /// until a new authority is established, and the most periods until every live replica
+        /// equals its ledger again (nil: some run never got there).
+        public var takeoverSeconds: Double?
+        public var replicasEqualAfterCrashPeriods: Int?
         public var wallSeconds: Double
         public var unlicensedWallSeconds: Double
         public var peakRSSBytes: Int
@@ -43,19 +51,31 @@ public enum LicensedScaleBenchmark {
         for nodes in sizes {
             let plain = try measure(nodes: nodes, periods: periods, licensed: false)
             let licensed = try measure(nodes: nodes, periods: periods, licensed: true)
+            let crashes = try (1...crashSeeds).map { try measureAuthorityCrash(nodes: nodes, seed: $0) }
+            let takeovers = crashes.compactMap(\.takeover).sorted()
+            let equalAfter = crashes.map(\.replicasEqual)
+            let crash = (takeover: takeovers.count == crashes.count ? takeovers[takeovers.count / 2] : nil,
+                         replicasEqual: equalAfter.contains(nil) ? nil : equalAfter.compactMap { $0 }.max())
             let row = Row(nodes: nodes, periods: periods,
                           startupBytesPerNodePerSecond: licensed.startup, unlicensedStartupBytesPerNodePerSecond: plain.startup,
                           steadyBytesPerNodePerSecond: licensed.steady, unlicensedSteadyBytesPerNodePerSecond: plain.steady,
+                          steadyByKind: licensed.steadyByKind, unlicensedSteadyByKind: plain.steadyByKind,
                           replicasEqualAfterPeriods: licensed.replicasEqual, largestPushPullBytes: licensed.largestPushPull,
-                          unlicensedLargestPushPullBytes: plain.largestPushPull, wallSeconds: licensed.wall,
+                          unlicensedLargestPushPullBytes: plain.largestPushPull,
+                          takeoverSeconds: crash.takeover, replicasEqualAfterCrashPeriods: crash.replicasEqual, wallSeconds: licensed.wall,
                           unlicensedWallSeconds: plain.wall, peakRSSBytes: licensed.peakRSS)
             rows.append(row)
             log("  N = \(nodes): start-up \(Int(row.startupBytesPerNodePerSecond)) B/s/node (unlicensed \(Int(row.unlicensedStartupBytesPerNodePerSecond))), "
                 + "steady \(Int(row.steadyBytesPerNodePerSecond)) (\(Int(row.unlicensedSteadyBytesPerNodePerSecond))), "
                 + "replicas equal after \(row.replicasEqualAfterPeriods.map(String.init) ?? "more than \(periods)") periods, "
                 + "largest push-pull \(row.largestPushPullBytes) B (\(row.unlicensedLargestPushPullBytes)), "
+                + "authority crash (\(crashSeeds) seeds): taken over in \(row.takeoverSeconds.map { formatFixed($0, 2) + " s" } ?? "not always") (median), "
+                + "replicas equal after \(row.replicasEqualAfterCrashPeriods.map(String.init) ?? "more than \(crashRunPeriods - 60)") periods (worst), "
                 + "wall \(formatFixed(row.wallSeconds, 1)) s (\(formatFixed(row.unlicensedWallSeconds, 1))), "
                 + "peak RSS \(row.peakRSSBytes >> 20) MiB")
+            let kinds = MessageKind.allCases.map(\.description).filter { (row.steadyByKind[$0] ?? 0) + (row.unlicensedSteadyByKind[$0] ?? 0) >= 1 }
+            log("    steady by type, B/s/node: " + kinds.map { "\($0) \(Int(row.steadyByKind[$0] ?? 0)) (\(Int(row.unlicensedSteadyByKind[$0] ?? 0)))" }
+                .joined(separator: ", "))
         }
         let results = Results(date: ISO8601DateFormatter().string(from: Date()), rows: rows)
         let json = try BenchmarkResults.write(results, name: "bench-scale-licensed.json", directory: resultsDirectory)
@@ -68,6 +88,7 @@ public enum LicensedScaleBenchmark {
     private struct Measured {
         var startup: Double
         var steady: Double
+        var steadyByKind: [String: Double]
         var replicasEqual: Int?
         var largestPushPull: Int
         var wall: Double
@@ -92,15 +113,59 @@ public enum LicensedScaleBenchmark {
         var replicasEqual: Int?
         var startupBytes = 0
         var steadyFrom = 0
+        var steadyFromByKind: [MessageKind: Int] = [:]
+        func bytesByKind() -> [MessageKind: Int] {
+            Dictionary(uniqueKeysWithValues: MessageKind.allCases.map {
+                ($0, simulator.traffic.bytes($0, stream: false) + simulator.traffic.bytes($0, stream: true))
+            })
+        }
         for step in 1...periods {
             simulator.run(until: Instant.zero + period * step)
             if step == windowPeriods { startupBytes = simulator.traffic.totalBytes }
-            if step == periods - windowPeriods { steadyFrom = simulator.traffic.totalBytes }
+            if step == periods - windowPeriods {
+                steadyFrom = simulator.traffic.totalBytes
+                steadyFromByKind = bytesByKind()
+            }
             if licensed, replicasEqual == nil, simulator.ledgerReplicasAgree { replicasEqual = step }
         }
+        let steadyByKind = Dictionary(uniqueKeysWithValues: bytesByKind().map { kind, bytes in
+            (kind.description, Double(bytes - (steadyFromByKind[kind] ?? 0)) / window)
+        })
         return Measured(startup: Double(startupBytes) / window, steady: Double(simulator.traffic.totalBytes - steadyFrom) / window,
+                        steadyByKind: steadyByKind,
                         replicasEqual: replicasEqual, largestPushPull: largest.bytes, wall: (clock.now - begin).seconds,
                         peakRSS: PeakMemory.peakBytes())
+    }
+
+    static let crashRunPeriods = 120
+    static let crashSeeds: UInt64 = 5
+
+    /// A licensed cluster settles for 60 periods, then its authority (node 0, the lowest server)
+    /// crashes: how long until another is established (looked at every 10 ms of virtual time), and
+    /// how many periods until every live replica equals the new authority's ledger.
+    private static func measureAuthorityCrash(nodes: Int, seed: UInt64) throws -> (takeover: Double?, replicasEqual: Int?) {
+        let period = Settings.lan.probeInterval
+        let crashAt = period * 60
+        var scenario = Scenario(nodeCount: nodes, settings: .lan, periods: crashRunPeriods, seed: seed + 1)
+        scenario.licensing = LicensingScenario(servers: 3, maxCores: 2 * nodes, coresPerNode: 2)
+        scenario.faults = [Fault(at: crashAt, .crash(node: 0))]
+        let simulator = try Simulator(scenario)
+        simulator.recordsEvents = false
+        simulator.run(until: Instant.zero + crashAt)
+        var takeover: Double?
+        var at = crashAt
+        while takeover == nil, at < crashAt + .seconds(10) {
+            at += .milliseconds(10)
+            simulator.run(until: Instant.zero + at)
+            if simulator.liveNodes.contains(where: { simulator.licensing($0)?.isAuthority == true }) {
+                takeover = (at - crashAt).seconds
+            }
+        }
+        for step in 1...(crashRunPeriods - 60) {
+            simulator.run(until: Instant.zero + crashAt + period * step)
+            if simulator.ledgerReplicasAgree { return (takeover, step) }
+        }
+        return (takeover, nil)
     }
 
     static func plot(_ results: Results) -> SVGChart {

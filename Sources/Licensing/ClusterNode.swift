@@ -42,6 +42,9 @@ public struct ClusterNode: Sendable {
     public init(swim: SWIMInstance, licensing: LicensingNode?) {
         self.swim = swim
         self.licensing = licensing
+        // The authority's heartbeat renews every holder's lease five times per lease: each version
+        // needs reaching nearly everyone, not every last node (the next one follows in seconds).
+        if licensing != nil { self.swim.periodicPayloadKeys = LedgerPayloads.periodicKeys }
     }
 
     public var id: NodeID { swim.id }

@@ -164,16 +164,23 @@ public struct LedgerHead: Hashable, Sendable {
 /// ledger's entries never ride gossip: replicas pull them (see `Replication.swift`), so a change costs
 /// each node its own bytes once, not a retransmission by every node.
 public enum LedgerPayloads {
-    static let epochKey = "lm.epoch"
-    static let headKey = "lm.head"
+    // Short keys: the epoch's rides gossip at every heartbeat, so each byte is paid for by every node.
+    static let epochKey = "lm.e"
+    static let headKey = "lm.h"
+    /// Payloads republished periodically (the epoch's, at every heartbeat): SWIM passes each version
+    /// on fewer times (`SWIMInstance.periodicPayloadKeys`).
+    public static let periodicKeys: Set<String> = [epochKey]
 
-    /// The epoch payload; a heartbeat's also carries the license servers' clocks (`ServerClocks`).
+    /// The epoch payload; a heartbeat's also carries the license servers' clocks (`ServerClocks`), as
+    /// varints: the median, then the latest's distance from it (zigzag), about 6 bytes where two fixed
+    /// words took 16.
     public static func payload(epoch: Epoch, authority: NodeID, beat: UInt32 = 0, clocks: ServerClocks? = nil) -> AppPayload {
         var value: [UInt8] = []
         appendUInt64(authority.rawValue, to: &value)
         if let clocks {
-            appendUInt64(UInt64(bitPattern: clocks.median), to: &value)
-            appendUInt64(UInt64(bitPattern: clocks.latest), to: &value)
+            appendVarint(UInt64(bitPattern: clocks.median), to: &value)
+            let distance = clocks.latest &- clocks.median
+            appendVarint(UInt64(bitPattern: (distance << 1) ^ (distance >> 63)), to: &value)
         }
         return AppPayload(key: epochKey, version: UInt64(epoch.rawValue) << 32 | UInt64(beat), value: value)
     }
@@ -202,18 +209,22 @@ public enum LedgerPayloads {
 
     /// Nil for payloads that are not the ledger's, or malformed ones (dropped, never trusted).
     public static func decode(_ payload: AppPayload) -> Decoded? {
-        let words = stride(from: 0, to: payload.value.count, by: 8).map { Array(payload.value[$0..<min($0 + 8, payload.value.count)]) }
-        let values = words.compactMap(readUInt64)
-        guard values.count == words.count, !values.isEmpty else { return nil }
         let epoch = Epoch(rawValue: UInt32(truncatingIfNeeded: payload.version >> 32))
         let low = UInt32(truncatingIfNeeded: payload.version)
         switch payload.key {
         case epochKey:
-            guard values.count == 1 || values.count == 3 else { return nil }
-            let clocks = values.count == 3 ? ServerClocks(median: Int64(bitPattern: values[1]), latest: Int64(bitPattern: values[2])) : nil
-            return .epoch(epoch, authority: NodeID(values[0]), beat: low, clocks: clocks)
+            guard payload.value.count >= 8, let authority = readUInt64(Array(payload.value[0..<8])) else { return nil }
+            guard payload.value.count > 8 else { return .epoch(epoch, authority: NodeID(authority), beat: low, clocks: nil) }
+            var index = 8
+            guard let median = readVarint(payload.value, at: &index), let zigzag = readVarint(payload.value, at: &index),
+                  index == payload.value.count else { return nil }
+            let distance = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
+            let clocks = ServerClocks(median: Int64(bitPattern: median), latest: Int64(bitPattern: median) &+ distance)
+            return .epoch(epoch, authority: NodeID(authority), beat: low, clocks: clocks)
         case headKey:
-            guard values.count == 4, values[2] <= UInt64(LicensingCodec.maximumParts * LicensingCodec.grantsPerPart) else { return nil }
+            let words = stride(from: 0, to: payload.value.count, by: 8).map { Array(payload.value[$0..<min($0 + 8, payload.value.count)]) }
+            let values = words.compactMap(readUInt64)
+            guard words.count == 4, values.count == 4, values[2] <= UInt64(LicensingCodec.maximumParts * LicensingCodec.grantsPerPart) else { return nil }
             return .head(LedgerHead(epoch: epoch, counter: low, authority: NodeID(values[0]), digest: values[1],
                                     count: Int(values[2]), through: Stamp(rawValue: values[3])))
         default:
@@ -223,6 +234,26 @@ public enum LedgerPayloads {
 
     private static func appendUInt64(_ value: UInt64, to bytes: inout [UInt8]) {
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    }
+
+    private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 { bytes.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        bytes.append(UInt8(v))
+    }
+
+    /// At most ten bytes, the last carrying no bits beyond 64; nil when malformed or cut short.
+    private static func readVarint(_ bytes: [UInt8], at index: inout Int) -> UInt64? {
+        var result: UInt64 = 0
+        for shift in stride(from: 0, to: 64, by: 7) {
+            guard index < bytes.count else { return nil }
+            let byte = bytes[index]
+            index += 1
+            if shift == 63 && byte > 1 { return nil }
+            result |= UInt64(byte & 0x7F) << UInt64(shift)
+            if byte & 0x80 == 0 { return result }
+        }
+        return nil
     }
 
     private static func readUInt64(_ bytes: [UInt8]) -> UInt64? {

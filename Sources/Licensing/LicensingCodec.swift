@@ -61,8 +61,14 @@ public enum LicensingCodec {
             w.byte(9); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat)); w.varint(UInt64(max(0, time)))
         case .heartbeatAck(let epoch, let beat, let time):
             w.byte(10); w.varint(UInt64(epoch.rawValue)); w.varint(UInt64(beat)); w.varint(UInt64(max(0, time)))
-        case .pull(let since):
+        case .pull(let since, let held):
             w.byte(11); w.u64(since.rawValue)
+            if let held, held.bits.count <= HeldSequences.maximumBytes {
+                w.byte(1); w.varint(UInt64(held.epoch.rawValue)); w.varint(UInt64(held.first))
+                w.varint(UInt64(held.bits.count)); w.bytes += held.bits
+            } else {
+                w.byte(0)
+            }
         case .entries(let part):
             w.byte(12); w.u64(part.from.rawValue); w.u64(part.through.rawValue)
             w.byte((part.isLast ? 1 : 0) | (part.hasMore ? 2 : 0))
@@ -116,7 +122,11 @@ public enum LicensingCodec {
             guard let epoch = r.epoch(), let beat = r.count(max: Int(UInt32.max)), let time = r.count(max: maximumTime) else { return nil }
             return .heartbeatAck(epoch, beat: UInt32(beat), time: Int64(time))
         case 11:
-            return r.u64().map { .pull(since: Stamp(rawValue: $0)) }
+            guard let since = r.u64(), let flag = r.byte(), flag <= 1 else { return nil }
+            guard flag == 1 else { return .pull(since: Stamp(rawValue: since), held: nil) }
+            guard let epoch = r.epoch(), let first = r.count(max: Int(UInt32.max)), let n = r.count(max: HeldSequences.maximumBytes),
+                  let bits = r.take(n) else { return nil }
+            return .pull(since: Stamp(rawValue: since), held: HeldSequences(epoch: epoch, first: UInt32(first), bits: bits))
         case 12:
             guard let from = r.u64(), let through = r.u64(), let flags = r.byte(), flags <= 3,
                   let n = r.count(max: grantsPerPart) else { return nil }
@@ -234,6 +244,11 @@ public enum LicensingCodec {
         mutating func grant() -> Grant? {
             guard let node = u64(), let cores = count(max: maximumCores), let stamp = u64() else { return nil }
             return Grant(node: NodeID(node), cores: cores, stamp: Stamp(rawValue: stamp))
+        }
+        mutating func take(_ n: Int) -> [UInt8]? {
+            guard bytes.count - index >= n else { return nil }
+            defer { index += n }
+            return Array(bytes[index..<index + n])
         }
         mutating func string(max: Int) -> String? {
             guard let n = count(max: max), bytes.count - index >= n else { return nil }

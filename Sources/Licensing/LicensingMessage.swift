@@ -30,9 +30,10 @@ public enum LicensingMessage: Hashable, Sendable {
     case heartbeat(Epoch, beat: UInt32, time: Int64)
     case heartbeatAck(Epoch, beat: UInt32, time: Int64)
     /// A replica whose digest differs from the authority's announced head asks a peer for the entries
-    /// changed after `since` (every entry when `since` is zero). Replaying one only makes a peer send
-    /// ledger entries again, which change nothing where they are already held.
-    case pull(since: Stamp)
+    /// changed after `since` (every entry when `since` is zero), except those `held` says it holds.
+    /// Replaying one only makes a peer send ledger entries again, which change nothing where they are
+    /// already held.
+    case pull(since: Stamp, held: HeldSequences?)
     /// One part of the answer to a pull, or the authority pushing its latest changes to the servers.
     case entries(LedgerEntries)
 
@@ -66,9 +67,45 @@ public enum LicensingMessage: Hashable, Sendable {
         case .reject(let rejected, let promised): [rejected, promised]
         case .replicate(let epoch, let grant): [epoch, grant.stamp.epoch]
         case .replicated(let epoch, let stamp): [epoch, stamp.epoch]
-        case .pull(let since): [since.epoch]
+        case .pull(let since, let held): [since.epoch] + (held.map { [$0.epoch] } ?? [])
         case .entries(let part): [part.from.epoch, part.through.epoch] + part.grants.map(\.stamp.epoch)
         }
+    }
+}
+
+/// Which changes of one epoch a replica already holds beyond the stamp it is complete up to: bit `i`
+/// (least significant first within each byte) stands for sequence `first + i`. A peer leaves those out
+/// of its answer, so a replica that pulled part of the news from others is not sent it again.
+public struct HeldSequences: Hashable, Sendable {
+    public var epoch: Epoch
+    public var first: UInt32
+    public var bits: [UInt8]
+    /// 4,096 sequences: a replica further behind is sent some entries twice, never more.
+    public static let maximumBytes = 512
+
+    public init(epoch: Epoch, first: UInt32, bits: [UInt8]) {
+        self.epoch = epoch
+        self.first = first
+        self.bits = bits
+    }
+
+    /// The sequences of `epoch` from `first` on that `grants` hold (nil when none).
+    public init?(epoch: Epoch, first: UInt32, of grants: some Sequence<Grant>) {
+        var bits: [UInt8] = []
+        for grant in grants where grant.stamp.epoch == epoch && grant.stamp.sequence >= first {
+            let offset = Int(grant.stamp.sequence - first)
+            guard offset < Self.maximumBytes * 8 else { continue }
+            if offset / 8 >= bits.count { bits += [UInt8](repeating: 0, count: offset / 8 + 1 - bits.count) }
+            bits[offset / 8] |= 1 << UInt8(offset % 8)
+        }
+        guard !bits.isEmpty else { return nil }
+        self.init(epoch: epoch, first: first, bits: bits)
+    }
+
+    public func contains(_ stamp: Stamp) -> Bool {
+        guard stamp.epoch == epoch, stamp.sequence >= first else { return false }
+        let offset = Int(stamp.sequence - first)
+        return offset / 8 < bits.count && bits[offset / 8] & (1 << UInt8(offset % 8)) != 0
     }
 }
 

@@ -392,8 +392,8 @@ public struct LicensingNode: Sendable {
             handleHeartbeat(beatEpoch, beat: beat, from: sender, now: now)
         case .heartbeatAck(let beatEpoch, let beat, let time):
             handleHeartbeatAck(beatEpoch, beat: beat, time: time, from: sender, now: now)
-        case .pull(let since):
-            handlePull(since: since, from: sender, now: now)
+        case .pull(let since, let held):
+            handlePull(since: since, held: held, from: sender, now: now)
         case .entries(let part):
             handleEntries(part, from: sender, now: now)
         }

@@ -116,7 +116,7 @@ extension LicensingNode {
         if let whole = pull?.whole, pull?.peer == head.authority {
             // The rest of the authority's whole ledger, after what its last answer carried.
             pull?.retryAt = now + settings.ledgerPullInterval
-            send(.pull(since: whole.resumeAfter), to: head.authority)
+            send(.pull(since: whole.resumeAfter, held: nil), to: head.authority)
         } else if syncedThrough >= head.through {
             // Complete up to the head, and still different: only the authority's whole ledger can say how.
             let backoff = fullPullBackoff ?? settings.ledgerPullInterval.scaled(by: 2)
@@ -124,11 +124,14 @@ extension LicensingNode {
             nextFullPullAt = now + backoff
             fullLedgerPulls += 1
             pull = PullInFlight(peer: head.authority, retryAt: now + settings.ledgerPullInterval, whole: WholeLedgerPull())
-            send(.pull(since: .zero), to: head.authority)
+            send(.pull(since: .zero, held: nil), to: head.authority)
         } else {
             guard let peer = nextPullPeer() else { return }
             pull = PullInFlight(peer: peer, retryAt: now + settings.ledgerPullInterval)
-            send(.pull(since: syncedThrough), to: peer)
+            // What this replica holds of the head's epoch beyond where it is complete: pulls from other
+            // peers brought part of the news, which this one need not send again.
+            let first = syncedThrough.epoch == head.epoch ? syncedThrough.sequence &+ 1 : 1
+            send(.pull(since: syncedThrough, held: HeldSequences(epoch: head.epoch, first: first, of: ledger.grants.values)), to: peer)
         }
     }
 
@@ -149,7 +152,7 @@ extension LicensingNode {
     /// authority leaves out changes still waiting for a quorum), in parts. The same pull from the same
     /// peer is answered at most once per half pull interval, so a replayed or looping pull cannot make
     /// this node flood anyone; a pull that goes on where the last answer stopped is answered at once.
-    mutating func handlePull(since: Stamp, from peer: NodeID, now: Instant) {
+    mutating func handlePull(since: Stamp, held: HeldSequences?, from peer: NodeID, now: Instant) {
         guard peer != id, members[peer]?.state == .alive else { return }
         if let last = lastServed[peer], last.since == since, now < last.at + settings.ledgerPullInterval.scaled(by: 0.5) {
             rejections.throttledPulls += 1
@@ -158,7 +161,9 @@ extension LicensingNode {
         lastServed[peer] = (since, now)
         let pending = Set(term?.pending.keys ?? [:].keys)
         let capacity = LicensingCodec.grantsPerPart * Self.maximumPullParts
-        var entries = ledger.entries(after: since, limit: capacity + 1) { !pending.contains($0.stamp) }
+        var entries = ledger.entries(after: since, limit: capacity + 1) { grant in
+            !pending.contains(grant.stamp) && held?.contains(grant.stamp) != true
+        }
         let hasMore = entries.count > capacity
         if hasMore { entries.removeLast() }
         let through = servedThrough

@@ -17,6 +17,8 @@ struct BroadcastQueue: Sendable {
         var size: Int
         var transmits: Int
         var order: UInt64
+        /// A lower retransmit limit of its own (a periodically refreshed payload), or nil.
+        var limit: Int?
     }
 
     private struct Slot: Sendable {
@@ -48,13 +50,14 @@ struct BroadcastQueue: Sendable {
         }
     }
 
-    /// Adds an update, replacing any queued update about the same subject; it starts unsent.
-    mutating func enqueue(_ gossip: Gossip) {
+    /// Adds an update, replacing any queued update about the same subject; it starts unsent. `limit`,
+    /// when given, caps its transmissions below the queue's limit.
+    mutating func enqueue(_ gossip: Gossip, limit: Int? = nil) {
         let subject = Self.subject(of: gossip)
         if let old = entries[subject] { removeSlot(order: old.order, transmits: old.transmits) }
         let order = nextOrder
         nextOrder += 1
-        entries[subject] = Entry(gossip: gossip, size: WireSize.of(gossip), transmits: 0, order: order)
+        entries[subject] = Entry(gossip: gossip, size: WireSize.of(gossip), transmits: 0, order: order, limit: limit)
         insertSlot(Slot(order: order, subject: subject), transmits: 0)
     }
 
@@ -111,7 +114,7 @@ struct BroadcastQueue: Sendable {
         for (subject, previous) in moved {
             guard var entry = entries[subject] else { continue }
             entry.transmits = previous + 1
-            if entry.transmits >= limit {
+            if entry.transmits >= min(limit, entry.limit ?? limit) {
                 entries[subject] = nil
             } else {
                 entries[subject] = entry

@@ -214,7 +214,15 @@ extension SWIMInstance {
     /// An update we believe now: count it and pass it on.
     mutating func accepted(_ gossip: Gossip) {
         metrics.updatesApplied += 1
-        broadcasts.enqueue(gossip)
+        broadcasts.enqueue(gossip, limit: ownRetransmitLimit(of: gossip))
+    }
+
+    /// A payload its publisher refreshes periodically is passed on `retransmitMultiplier` times by
+    /// each node (as in a cluster of up to nine), not λ·log(n): a node that misses one version gets
+    /// the next, so the full budget would buy nothing but bytes.
+    func ownRetransmitLimit(of gossip: Gossip) -> Int? {
+        guard case .payload(let payload) = gossip, periodicPayloadKeys.contains(payload.key) else { return nil }
+        return settings.retransmitMultiplier
     }
 
     mutating func becameInactive(_ id: NodeID) {

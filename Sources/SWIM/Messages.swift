@@ -178,8 +178,35 @@ public struct PushPullState: Hashable, Sendable {
     /// whose own digest differs answers with all its payloads; one whose digest matches leaves them
     /// out too.
     public var payloadDigest: UInt64?
-    public init(join: Bool, source: NodeID, members: [Member], payloads: [AppPayload], payloadDigest: UInt64? = nil) {
+    /// Set when the members were left out: the digest of the sender's member table (`MemberDigest`),
+    /// under the same rule as the payloads'.
+    public var memberDigest: UInt64?
+    public init(join: Bool, source: NodeID, members: [Member], payloads: [AppPayload], payloadDigest: UInt64? = nil,
+                memberDigest: UInt64? = nil) {
         self.join = join; self.source = source; self.members = members; self.payloads = payloads; self.payloadDigest = payloadDigest
+        self.memberDigest = memberDigest
+    }
+}
+
+/// An order-independent digest of a member table (the node's own row included): the XOR of one
+/// FNV-1a hash per member (ID, address, incarnation, state, metadata). In a settled cluster every
+/// table is the same, so a periodic exchange carries 8 bytes where it carried every member's row; a
+/// table that differs anywhere is sent whole, as before.
+public enum MemberDigest {
+    public static func of(_ member: Member) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        func mix64(_ value: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }
+        mix64(member.id.rawValue)
+        mix64(member.incarnation)
+        mix(member.state.rawValue)
+        for byte in member.address.rawValue.utf8 { mix(byte) }
+        mix(0xFF)   // never in UTF-8: the address ends here
+        for byte in member.metadata { mix(byte) }
+        return hash
     }
 }
 

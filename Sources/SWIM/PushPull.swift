@@ -1,15 +1,27 @@
 /// Anti-entropy and joining: full-state exchanges merged with the same precedence rules as gossip.
 extension SWIMInstance {
     /// Our full state: ourselves, every member we know (tombstones included) and every payload, or
-    /// the payloads' digest in their place.
-    func localState(join: Bool, omittingPayloads: Bool = false) -> PushPullState {
-        var all = [myself]
-        all.reserveCapacity(table.count + 1)
-        for entry in table.values.sorted(by: { $0.member.id < $1.member.id }) { all.append(entry.member) }
-        if omittingPayloads {
-            return PushPullState(join: join, source: myself.id, members: all, payloads: [], payloadDigest: payloadDigest)
+    /// the members' and the payloads' digests in their place.
+    func localState(join: Bool, omittingMembers: Bool = false, omittingPayloads: Bool = false) -> PushPullState {
+        var state = PushPullState(join: join, source: myself.id, members: [], payloads: [])
+        if omittingMembers {
+            state.memberDigest = memberDigest
+        } else {
+            state.members.reserveCapacity(table.count + 1)
+            state.members.append(myself)
+            for entry in table.values.sorted(by: { $0.member.id < $1.member.id }) { state.members.append(entry.member) }
         }
-        return PushPullState(join: join, source: myself.id, members: all, payloads: Array(payloads.values))
+        if omittingPayloads {
+            state.payloadDigest = payloadDigest
+        } else {
+            state.payloads = Array(payloads.values)
+        }
+        return state
+    }
+
+    /// `MemberDigest` of the member table and ourselves: one pass, once per exchange.
+    var memberDigest: UInt64 {
+        table.values.reduce(MemberDigest.of(myself)) { $0 ^ MemberDigest.of($1.member) }
     }
 
     /// Merges a remote full state. Each row becomes the update it implies; a suspect row about a member
@@ -50,15 +62,16 @@ extension SWIMInstance {
         }
     }
 
-    /// Anti-entropy with a random member. Payloads go as a digest: in a settled cluster every store
-    /// is the same and the exchange carries members only; a partner whose digest differs answers with
-    /// all its payloads, and gets ours when it starts an exchange with us (or we with it, finding it
-    /// differs). Joins send everything: the joiner's state is what the other side lacks.
+    /// Anti-entropy with a random member. Members and payloads go as digests: in a settled cluster
+    /// every table and store is the same and the exchange carries 16 bytes of state; a partner whose
+    /// digest differs answers with all its members (or payloads), and gets ours when it starts an
+    /// exchange with us (or we with it, finding it differs). Joins send everything: the joiner's state
+    /// is what the other side lacks.
     mutating func startPeriodicPushPull(now: Instant) {
         nextPushPullAt = now + pushPullInterval
         guard let partner = randomActiveMembers(count: 1, excluding: []).first else { return }
         metrics.pushPullsStarted += 1
-        outbox.append(.pushPull(localState(join: false, omittingPayloads: true), to: partner.address))
+        outbox.append(.pushPull(localState(join: false, omittingMembers: true, omittingPayloads: true), to: partner.address))
     }
 
     /// Try a member we hold dead: after a partition (or a host cut off and plugged back in) each side

@@ -34,6 +34,9 @@ public struct SWIMInstance: Sendable {
     var payloads: [String: AppPayload] = [:]
     /// `PayloadDigest` of `payloads`, kept by `store(_:)`.
     public internal(set) var payloadDigest: UInt64 = 0
+    /// Keys of payloads their publisher refreshes periodically (a heartbeat): each node passes a
+    /// version on fewer times (`ownRetransmitLimit`). Set by the application that publishes them.
+    public var periodicPayloadKeys: Set<String> = []
     var nextSequence: UInt32
 
     // Probing.
@@ -247,9 +250,11 @@ public struct SWIMInstance: Sendable {
         case .pushPullRequest(let state):
             merge(state, now: now)
             metrics.pushPullsAnswered += 1
-            // Payloads only when the asker may lack some: it sent them, or a digest unlike ours.
-            let same = state.payloadDigest == payloadDigest
-            outbox.append(.replyOnStream(.pushPullResponse(localState(join: false, omittingPayloads: same))))
+            // Members and payloads only when the asker may lack some: it sent them, or a digest unlike ours.
+            let sameMembers = state.memberDigest == memberDigest
+            let samePayloads = state.payloadDigest == payloadDigest
+            outbox.append(.replyOnStream(.pushPullResponse(localState(join: false, omittingMembers: sameMembers,
+                                                                      omittingPayloads: samePayloads))))
             // A member that joined through us exchanged full state with us: we are part of its cluster
             // now, as surely as if our own join had been answered. Waiting for our next join retry
             // would leave a first server alone for up to `maxJoinRetryInterval`.
@@ -293,7 +298,7 @@ public struct SWIMInstance: Sendable {
     public mutating func publish(_ payload: AppPayload, urgent: Bool = false, now: Instant) -> [Directive] {
         if let current = payloads[payload.key], current.version >= payload.version { return [] }
         store(payload)
-        broadcasts.enqueue(.payload(payload))
+        broadcasts.enqueue(.payload(payload), limit: ownRetransmitLimit(of: .payload(payload)))
         if urgent { sendUrgent(.payload(payload)) }
         return flush()
     }

@@ -77,7 +77,7 @@ public enum WireSize {
         case .nack, .app:
             fixedPart(of: message) - header
         case .pushPullRequest(let state), .pushPullResponse(let state):
-            1 + 8 + (state.payloadDigest == nil ? 0 : 8)
+            1 + 8 + (state.payloadDigest == nil ? 0 : 8) + (state.memberDigest == nil ? 0 : 8)
                 + state.members.reduce(varint(UInt64(state.members.count))) { $0 + of($1) }
                 + state.payloads.reduce(varint(UInt64(state.payloads.count))) { $0 + of($1) }
         }

@@ -125,7 +125,8 @@ extension Simulator {
         case 5: return .heartbeat(far, beat: .max, time: Int64.max)
         case 6: return .heartbeatAck(epoch, beat: .max, time: 0)
         case 7: return .reply(requestID: requestID, outcome: .granted(grant))
-        case 8: return .pull(since: Stamp(rawValue: adversaryRandom.next()))
+        case 8: return .pull(since: Stamp(rawValue: adversaryRandom.next()),
+                             held: HeldSequences(epoch: far, first: .max, bits: [UInt8](repeating: 0xFF, count: HeldSequences.maximumBytes)))
         case 9: return .entries(LedgerEntries(from: .zero, through: Stamp(epoch: far, sequence: .max), isLast: true, hasMore: true,
                                               grants: [grant]))
         default: return .promise(far, part: 0, of: 1, grants: [grant])

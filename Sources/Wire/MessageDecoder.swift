@@ -84,9 +84,10 @@ enum MessageDecoder {
 
     static func pushPullState(from reader: inout ByteReader) throws(WireError) -> PushPullState {
         let flags = try reader.byte()
-        guard flags <= 3 else { throw .invalidFlag(flags) }
+        guard flags <= 7 else { throw .invalidFlag(flags) }
         let source = try reader.nodeID()
         let digest: UInt64? = flags & 2 != 0 ? try reader.bigEndian64() : nil
+        let memberDigest: UInt64? = flags & 4 != 0 ? try reader.bigEndian64() : nil
         let memberCount = try reader.count(.members, limit: WireLimits.maximumMemberCount,
                                            minimumSize: WireLimits.minimumMemberSize)
         var members: [Member] = []
@@ -99,7 +100,9 @@ enum MessageDecoder {
         for _ in 0..<payloadCount { payloads.append(try payload(from: &reader)) }
         // Left-out payloads and payloads at once would be two answers to one question.
         if digest != nil, !payloads.isEmpty { throw .invalidFlag(flags) }
-        return PushPullState(join: flags & 1 != 0, source: source, members: members, payloads: payloads, payloadDigest: digest)
+        if memberDigest != nil, !members.isEmpty { throw .invalidFlag(flags) }
+        return PushPullState(join: flags & 1 != 0, source: source, members: members, payloads: payloads, payloadDigest: digest,
+                             memberDigest: memberDigest)
     }
 
     static func member(from reader: inout ByteReader) throws(WireError) -> Member {

@@ -27,10 +27,12 @@ enum MessageEncoder {
             out.append(m.source)
             appendPiggyback(m.piggyback, to: &out)
         case .pushPullRequest(let state), .pushPullResponse(let state):
-            // Flags: bit 0 join, bit 1 the payloads are left out and their digest follows the source.
-            out.append((state.join ? 1 : 0) | (state.payloadDigest == nil ? 0 : 2))
+            // Flags: bit 0 join, bit 1 the payloads are left out and their digest follows the source,
+            // bit 2 the members are left out and their digest follows (after the payloads').
+            out.append((state.join ? 1 : 0) | (state.payloadDigest == nil ? 0 : 2) | (state.memberDigest == nil ? 0 : 4))
             out.append(state.source)
             if let digest = state.payloadDigest { out.appendBigEndian(digest) }
+            if let digest = state.memberDigest { out.appendBigEndian(digest) }
             out.appendVarint(UInt64(state.members.count))
             for member in state.members { append(member, to: &out) }
             out.appendVarint(UInt64(state.payloads.count))

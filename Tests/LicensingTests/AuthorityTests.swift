@@ -233,7 +233,14 @@ import SWIM
         #expect(epochPayload.version < nextBeat.version && nextBeat.version < nextEpoch.version, "every heartbeat is news; a new epoch beats them all")
         #expect(LedgerPayloads.decode(AppPayload(key: "lm.grant.zz", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1])) == nil)
         #expect(LedgerPayloads.decode(AppPayload(key: "lm.grant.0000000000000001", version: 1, value: [1])) == nil)
-        #expect(LedgerPayloads.decode(AppPayload(key: "lm.head", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1])) == nil, "a head has four words")
+        #expect(LedgerPayloads.decode(AppPayload(key: "lm.h", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1])) == nil, "a head has four words")
+        #expect(LedgerPayloads.decode(AppPayload(key: "lm.e", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1, 0x80])) == nil, "a clock cut short")
+        let past = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 1,
+                                          clocks: ServerClocks(median: 1_800_000_000, latest: 1_799_999_000))
+        #expect(LedgerPayloads.decode(past) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 1,
+                                                       clocks: ServerClocks(median: 1_800_000_000, latest: 1_799_999_000)),
+                "a latest clock behind the median (skew) round-trips too")
+        #expect(past.value.count <= 8 + 5 + 2, "the clocks take a few bytes, not two words")
         #expect(LedgerPayloads.decode(AppPayload(key: "other", version: 1, value: [])) == nil)
     }
 

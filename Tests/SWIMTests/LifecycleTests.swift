@@ -66,6 +66,29 @@ import Testing
         #expect(swim.payloadDigest != digest)
     }
 
+    @Test func periodicExchangesSendMembersOnlyWhenTheTablesDiffer() {
+        var swim = instance(1, knowing: [member(2)])
+        var twin = instance(2, knowing: [member(1)])
+        func reply(to request: PushPullState) -> PushPullState? {
+            let out = swim.receive(.pushPullRequest(request), from: address(2), over: .stream, now: t0)
+            for directive in out { if case .replyOnStream(.pushPullResponse(let answer)) = directive { return answer } }
+            return nil
+        }
+        // A periodic exchange sends digests only.
+        let request = twin.localState(join: false, omittingMembers: true, omittingPayloads: true)
+        #expect(request.members.isEmpty && request.memberDigest != nil)
+        // Both know the same two members at the same incarnations: the answer carries no rows either.
+        #expect(request.memberDigest == swim.memberDigest, "the digest does not depend on whose table it is")
+        let same = reply(to: request)
+        #expect(same?.members.isEmpty == true && same?.memberDigest == swim.memberDigest)
+        // The asker's table differs (it has heard of a third member): it gets every row.
+        _ = twin.receive(.pushPullResponse(PushPullState(join: false, source: NodeID(1), members: [member(3)], payloads: [])),
+                         from: address(1), over: .stream, now: t0)
+        let differs = reply(to: twin.localState(join: false, omittingMembers: true, omittingPayloads: true))
+        #expect(differs?.memberDigest == nil)
+        #expect(differs?.members.map(\.id) == [NodeID(1), NodeID(2)])
+    }
+
     @Test func fullStateArrivingAsADatagramIsIgnoredAndCounted() {
         var swim = instance(1, knowing: [member(2)])
         let request = PushPullState(join: true, source: NodeID(5), members: [member(5)], payloads: [])

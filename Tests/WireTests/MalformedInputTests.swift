@@ -126,8 +126,11 @@ let id8: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 7]
         let member = header(MessageKind.pushPullRequest.rawValue) + [0] + id8 + [1] + id8 + [0, 0]
         #expect(decodeError(member + [3, 0, 0]) == nil)
         #expect(decodeError(member + [4, 0, 0]) == .invalidState(4))
-        // Flags: bit 0 join, bit 1 a payload digest follows the source; nothing else.
-        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [4] + id8 + [0, 0]) == .invalidFlag(4))
+        // Flags: bit 0 join, bit 1 a payload digest follows the source, bit 2 a member digest; nothing else.
+        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [8] + id8 + [0, 0]) == .invalidFlag(8))
+        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [6] + id8 + id8 + id8 + [0, 0]) == nil)
+        #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [4] + id8 + id8 + [1] + id8 + [0, 0, 0, 0] + [0]) == .invalidFlag(4),
+                "a digest in place of the members, and members")
         #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [3] + id8 + id8 + [0, 0]) == nil)
         #expect(decodeError(header(MessageKind.pushPullRequest.rawValue) + [2] + id8 + [0, 0]) == .truncated(offset: 17), "the digest is missing")
         let payload: [UInt8] = [1, 1, UInt8(ascii: "k"), 1, 0]   // one payload: key "k", version 1, empty value

@@ -99,13 +99,19 @@ struct RandomMessages {
     }
 
     mutating func pushPullState() -> PushPullState {
-        let members = (0..<rng.below(maximumStateEntries + 1)).map { _ in member() }
-        // Either the payloads, or their digest in their place.
+        var state = PushPullState(join: rng.chance(0.5), source: nodeID(), members: [], payloads: [])
+        // Either the members (payloads), or their digest in their place.
         if rng.chance(0.3) {
-            return PushPullState(join: rng.chance(0.5), source: nodeID(), members: members, payloads: [], payloadDigest: rng.next())
+            state.memberDigest = rng.next()
+        } else {
+            state.members = (0..<rng.below(maximumStateEntries + 1)).map { _ in member() }
         }
-        let payloads = (0..<rng.below(maximumStateEntries / 2 + 1)).map { _ in payload() }
-        return PushPullState(join: rng.chance(0.5), source: nodeID(), members: members, payloads: payloads)
+        if rng.chance(0.3) {
+            state.payloadDigest = rng.next()
+        } else {
+            state.payloads = (0..<rng.below(maximumStateEntries / 2 + 1)).map { _ in payload() }
+        }
+        return state
     }
 
     mutating func message(_ kind: MessageKind) -> Message {
