@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Licensing
 
 /// `licmesh license ...`: vendor key generation, issuing, verifying and inspecting licenses.
