@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Licensing", targets: ["Licensing"]),
         .library(name: "Mesh", targets: ["Mesh"]),
         .executable(name: "licmesh", targets: ["licmesh"]),
+        .executable(name: "licmesh-bench", targets: ["licmesh-bench"]),
     ],
     targets: [
         // OpenSSL libcrypto: AES-256-GCM, Ed25519, SHA-256, secure random. Never our own primitives.
@@ -30,9 +31,17 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["SWIM", "Licensing"]),
         // The runtime: sockets, timers, the agent, the local HTTP API.
         .target(name: "Mesh", dependencies: ["SWIM", "Wire", "Licensing", "Crypto", "CLinux"]),
-        // Benchmarks live under Benchmarks/ and run through `licmesh bench ...`.
-        .target(name: "Benchmarks", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh"], path: "Benchmarks/Sources"),
-        .executableTarget(name: "licmesh", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh", "Crypto", "Benchmarks"]),
+        // The command-line parser both executables share.
+        .target(name: "ArgumentParsing"),
+        // Starts and watches `licmesh agent` processes on loopback: what the demo and the benchmarks
+        // share. FoundationEssentials at most, because the demo is part of licmesh.
+        .target(name: "AgentHarness", dependencies: ["Licensing", "Mesh"]),
+        .executableTarget(name: "licmesh", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh", "Crypto", "ArgumentParsing", "AgentHarness"]),
+        // The benchmarks, a binary of their own so that the agent binary carries neither them nor full
+        // Foundation; `licmesh bench ...` runs it from beside licmesh. It lists licmesh only so that
+        // `swift run licmesh-bench` also builds the agents it starts (no code of licmesh is linked in).
+        .executableTarget(name: "licmesh-bench", dependencies: ["SWIM", "Simulation", "Wire", "Licensing", "Mesh", "ArgumentParsing", "AgentHarness", "licmesh"],
+                          path: "Benchmarks/Sources"),
         // What a Swift server copies to embed the agent (docs/embedding.md); the tests run it.
         .executableTarget(name: "licmesh-embedding-example", dependencies: ["Mesh"], path: "Sources/EmbeddingExample"),
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import AgentHarness
 
 /// CPU time and memory of another process, from /proc (Linux only).
 struct ProcessStats: Codable, Sendable {

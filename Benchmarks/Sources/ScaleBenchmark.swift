@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import SWIM
 import Simulation
+import AgentHarness
 
 /// The protocol at scale, in the simulator (LAN profile, bootstrapped clusters): for each size,
 /// crash detection over several crashes (first suspicion, first death, death known everywhere,

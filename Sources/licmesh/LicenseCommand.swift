@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Licensing
+import ArgumentParsing
 
 /// `licmesh license ...`: vendor key generation, issuing, verifying and inspecting licenses.
 /// Thin on purpose: the logic and its tests live in `Licensing.LicenseTool`; this file parses flags,

@@ -6,6 +6,7 @@ import Licensing
 import Mesh
 import SWIM
 import Wire
+import ArgumentParsing
 
 /// `licmesh agent --config FILE` and `licmesh agent --license FILE ...`: the licensed agent, with its
 /// log, its local HTTP API (config mode), SIGHUP reload, and a graceful leave on SIGTERM or SIGINT.

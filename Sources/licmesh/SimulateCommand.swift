@@ -6,6 +6,7 @@ import Foundation
 import SWIM
 import Simulation
 import Licensing
+import ArgumentParsing
 
 /// `licmesh simulate`: one deterministic run of a whole cluster, with failure-detection figures.
 let simulateCommand = Command(
