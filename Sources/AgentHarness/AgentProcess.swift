@@ -7,6 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Mesh
+import SmallFiles
 import Synchronization
 
 /// One membership event line of `licmesh agent --events`, parsed.
@@ -69,7 +70,8 @@ package final class AgentProcess: Sendable {
 
     /// The last lines of the agent's standard error, for error messages.
     package func stderrTail(lines: Int = 5) -> String {
-        guard let text = try? String(contentsOfFile: stderrPath, encoding: .utf8) else { return "" }
+        guard let bytes = try? SmallFile.read(path: stderrPath, limit: 64 << 20) else { return "" }
+        let text = String(decoding: bytes, as: UTF8.self)
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 

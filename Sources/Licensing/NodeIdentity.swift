@@ -1,3 +1,4 @@
+import SmallFiles
 import SWIM
 
 /// Who this node is: the MAC address the license must list, and the SWIM node ID.
@@ -40,9 +41,9 @@ public struct NodeIdentity: Hashable, Sendable, CustomStringConvertible {
     public static func hostMAC(sysfsRoot: String = defaultSysfsRoot) throws(NodeIdentityError) -> (interface: String, mac: MACAddress) {
         let names: [String]
         do {
-            names = try LicenseFiles.list(directory: sysfsRoot)
+            names = try SmallFile.list(directory: sysfsRoot)
         } catch {
-            throw .noUsableInterface(sysfsRoot: sysfsRoot, examined: [], detail: error.description)
+            throw .noUsableInterface(sysfsRoot: sysfsRoot, examined: [], detail: "\(sysfsRoot): cannot list the directory: \(error.systemText)")
         }
         var virtualCandidate: (interface: String, mac: MACAddress)?
         var examined: [String] = []
@@ -50,10 +51,10 @@ public struct NodeIdentity: Hashable, Sendable, CustomStringConvertible {
             examined.append(name)
             let directory = sysfsRoot + "/" + name
             guard !isLoopback(directory: directory, name: name),
-                  let bytes = try? LicenseFiles.read(path: directory + "/address", limit: 256, what: "interface address"),
+                  let bytes = try? SmallFile.read(path: directory + "/address", limit: 256),
                   let mac = try? MACAddress(parsing: String(decoding: bytes, as: UTF8.self)),
                   !mac.isZero else { continue }
-            if LicenseFiles.exists(directory + "/device") { return (name, mac) }
+            if SmallFile.exists(directory + "/device") { return (name, mac) }
             if virtualCandidate == nil { virtualCandidate = (name, mac) }
         }
         if let virtualCandidate { return virtualCandidate }
@@ -63,9 +64,9 @@ public struct NodeIdentity: Hashable, Sendable, CustomStringConvertible {
     /// ARPHRD_LOOPBACK is 772 in `type`; IFF_LOOPBACK is 0x8 in `flags`.
     private static func isLoopback(directory: String, name: String) -> Bool {
         if name == "lo" { return true }
-        if let type = try? LicenseFiles.read(path: directory + "/type", limit: 64, what: "interface type"),
+        if let type = try? SmallFile.read(path: directory + "/type", limit: 64),
            String(decoding: type, as: UTF8.self).trimmingASCIIWhitespace() == "772" { return true }
-        if let flags = try? LicenseFiles.read(path: directory + "/flags", limit: 64, what: "interface flags") {
+        if let flags = try? SmallFile.read(path: directory + "/flags", limit: 64) {
             let text = String(decoding: flags, as: UTF8.self).trimmingASCIIWhitespace()
             let digits = text.hasPrefix("0x") ? String(text.dropFirst(2)) : text
             if let value = UInt32(digits, radix: 16), value & 0x8 != 0 { return true }

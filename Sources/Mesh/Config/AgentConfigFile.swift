@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import SmallFiles
 
 /// The agent's configuration file as written: a JSON object whose fields are all optional, each
 /// checked for its JSON type but not yet for meaning (`ResolvedAgentConfig.resolve` does that, reads
