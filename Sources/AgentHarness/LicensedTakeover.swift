@@ -6,6 +6,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import LicenseTools
 import Licensing
 import Mesh
 import Synchronization

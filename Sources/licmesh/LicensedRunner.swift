@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import LicenseTools
 import Licensing
 import Mesh
 import SWIM

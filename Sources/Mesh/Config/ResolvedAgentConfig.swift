@@ -1,4 +1,5 @@
 import Glibc
+import LicenseTools
 import Licensing
 import SWIM
 import Wire

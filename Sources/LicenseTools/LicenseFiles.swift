@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Licensing
 import SmallFiles
 
 /// License and key files, with errors that name the path and what the file should have been.
