@@ -18,7 +18,8 @@ let package = Package(
     targets: [
         // OpenSSL libcrypto: AES-256-GCM, Ed25519, SHA-256, secure random. Never our own primitives.
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
-        // Linux headers the Glibc module leaves out (epoll), for the HTTP API's event loop. No library.
+        // Linux headers the Glibc module leaves out: epoll for the HTTP API's event loop, prctl to name
+        // threads. No library.
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // Bounded reads and atomic writes of small files, with errors that name the path and errno:
         // the one file reader of keys, licenses, configuration, sysfs and the data directory.
