@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import AgentHarness
 
 /// Throughput and latency of the license calls on real agents: acquire, release and validate through
 /// the HTTP API of the authority and of a replica (an ordinary node, whose acquires travel to the
@@ -27,7 +28,7 @@ public enum AuthorityBenchmark {
     public static func run(nodes: Int, seconds: Double, clients: Int, profile: String, resultsDirectory: String,
                            print log: (String) -> Void) throws -> Results {
         ChildProcesses.installInterruptHandlers()
-        let executable = AgentBinary.current()
+        let executable = AgentBinary.licmesh()
         try LicensedTakeover.requireAgentLicenseFlags(executable: executable)
         let folder = try ChildProcesses.makeTemporaryFolder(prefix: "licmesh-bench-authority")
         defer { ChildProcesses.removeFolder(folder) }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SWIM
 import Wire
+import AgentHarness
 
 /// Throughput of the wire format in process: encode and decode (`WireCodec`, plain), seal and open
 /// (`PacketCodec` with AES-256-GCM), for the messages an agent sends most: a ping carrying a few

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import SWIM
+import AgentHarness
 
 /// Failure detection on real UDP over loopback: one `licmesh agent` process per node (encrypted with
 /// a throwaway gossip key), converged, then one SIGKILLed. Per run: kill to the first suspicion at

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Mesh
 import Synchronization
+import AgentHarness
 
 /// Validate latency at a replica's local API while other local clients misbehave: nothing, 100 or
 /// 1,000 idle keep-alive connections, 100 slowloris clients (each trickling a request head that never
@@ -31,7 +32,7 @@ public enum HTTPLoadBenchmark {
     public static func run(seconds: Double, resultsDirectory: String, print log: (String) -> Void) throws -> Results {
         ChildProcesses.installInterruptHandlers()
         DescriptorLimit.raise(toAtLeast: 8192)   // 1,100 attack connections in this process
-        let executable = AgentBinary.current()
+        let executable = AgentBinary.licmesh()
         try LicensedTakeover.requireAgentLicenseFlags(executable: executable)
         let folder = try ChildProcesses.makeTemporaryFolder(prefix: "licmesh-bench-http")
         defer { ChildProcesses.removeFolder(folder) }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import AgentHarness
 
 /// Traffic and cost of a cluster at rest: N `licmesh agent` processes on loopback converge, settle,
 /// then idle for a window; the agents' own counters (read with SIGUSR1 at both ends of the window)

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import SWIM
 import Simulation
+import AgentHarness
 
 /// `bench scale --licensed`: what the licensing layer adds to SWIM's traffic at scale, in the
 /// simulator (LAN profile, bootstrapped clusters, 3 license servers, every node asking for 2 cores at

@@ -1,3 +1,4 @@
+import AgentHarness
 /// Nearest-rank percentiles of a sample, for benchmark tables.
 public struct Percentiles: Codable, Sendable, Hashable {
     public var count: Int
@@ -22,15 +23,4 @@ public struct Percentiles: Codable, Sendable, Hashable {
         func f(_ v: Double?) -> String { v.map { formatFixed($0, decimals) + " " + unit } ?? "-" }
         return "p50 \(f(p50)), p90 \(f(p90)), p99 \(f(p99)), max \(f(max)) (n=\(count))"
     }
-}
-
-/// A number with a fixed count of decimals (no Foundation formatting, no locale).
-public func formatFixed(_ value: Double, _ decimals: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let scaled = (abs(value) * scale).rounded()
-    let whole = Int(scaled / scale)
-    var fraction = String(Int(scaled.truncatingRemainder(dividingBy: scale)))
-    while fraction.count < decimals { fraction = "0" + fraction }
-    return (value < 0 && scaled != 0 ? "-" : "") + "\(whole)" + (decimals > 0 ? "." + fraction : "")
 }

@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import Foundation
+import SmallFiles
+import AgentHarness
 
 /// CPU time and memory of another process, from /proc (Linux only).
 struct ProcessStats: Codable, Sendable {
@@ -17,8 +19,8 @@ struct ProcessStats: Codable, Sendable {
 
     /// Nil when /proc has no such process (it exited) or its files are not in the expected form.
     static func read(pid: pid_t) -> ProcessStats? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        guard let stat = procText("/proc/\(pid)/stat"),
+              let status = procText("/proc/\(pid)/status") else { return nil }
         // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
         guard let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
@@ -35,6 +37,11 @@ struct ProcessStats: Codable, Sendable {
     }
 }
 
+/// A /proc file's text (through the bounded small-file reader); nil if it cannot be read.
+func procText(_ path: String) -> String? {
+    (try? SmallFile.read(path: path, limit: 4 << 20)).map { String(decoding: $0, as: UTF8.self) }
+}
+
 /// The machine a benchmark ran on, recorded beside its figures.
 struct MachineDescription: Codable, Sendable {
     var cpuModel: String
@@ -44,11 +51,11 @@ struct MachineDescription: Codable, Sendable {
     var build: String
 
     static func current() -> MachineDescription {
-        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let cpuinfo = procText("/proc/cpuinfo") ?? ""
         let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
             .flatMap { $0.split(separator: ":", maxSplits: 1).last }
             .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
-        let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "")
+        let load = (procText("/proc/loadavg") ?? "")
             .split(separator: " ").prefix(3).joined(separator: " ")
         #if DEBUG
         let build = "debug"

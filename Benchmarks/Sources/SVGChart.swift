@@ -1,4 +1,5 @@
 import Foundation
+import AgentHarness
 
 /// A small hand-written SVG line chart: axes with round ticks, labels, a legend, one polyline per
 /// series (optionally as steps, for CDFs), and markers. Enough for the benchmark plots; no

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import SWIM
 import Simulation
+import AgentHarness
 
 /// The protocol at scale, in the simulator (LAN profile, bootstrapped clusters): for each size,
 /// crash detection over several crashes (first suspicion, first death, death known everywhere,
@@ -167,7 +168,7 @@ public enum ScaleBenchmark {
 
     /// MemAvailable from /proc/meminfo in GiB, if readable: 10,000 nodes need about 11 GB.
     public static func availableMemoryGiB() -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+        guard let text = procText("/proc/meminfo"),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
               let kilobytes = Double(line.filter(\.isNumber)) else { return nil }
         return kilobytes / Double(1 << 20)

@@ -1,4 +1,5 @@
 import Foundation
+import AgentHarness
 
 /// One agent CPU-starved: N agents converge, one (not the seed) gets SIGSTOP for a few seconds, then
 /// SIGCONT. Per run: did any agent declare a healthy member dead (the target: never), was the starved
@@ -27,7 +28,7 @@ public enum StarvationBenchmark {
     public static func run(nodes: Int, runs: Int, stopSeconds: Double, profile: String, resultsDirectory: String,
                            print log: (String) -> Void) throws -> Results {
         ChildProcesses.installInterruptHandlers()
-        let executable = AgentBinary.current()
+        let executable = AgentBinary.licmesh()
         log("starvation benchmark: \(nodes) agents on loopback, profile \(profile), SIGSTOP one for \(formatFixed(stopSeconds, 1)) s, \(runs) runs")
         var measured: [Run] = []
         for index in 0..<runs {

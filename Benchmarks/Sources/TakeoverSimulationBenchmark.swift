@@ -2,6 +2,7 @@ import Foundation
 import SWIM
 import Licensing
 import Simulation
+import AgentHarness
 
 /// Authority takeover in the simulator, over many seeds: the authority crashes while a client acquires
 /// in a loop; how long until another authority serves the client, did any validation fail, did any
@@ -76,11 +77,6 @@ public enum TakeoverSimulationBenchmark {
         log("  wrote \(path)")
         return results
     }
-}
-
-public struct BenchmarkError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// Writes benchmark results as pretty JSON into a folder (created if absent).

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The license file: a readable payload block and a base64 signature block between BEGIN/END lines.
 ///
@@ -103,7 +107,7 @@ public enum LicenseArmor {
     }
 }
 
-/// Base64 (RFC 4648, with padding) over Foundation, with a canonical-only decoder.
+/// Base64 (RFC 4648, with padding) over FoundationEssentials' Data, with a canonical-only decoder.
 enum Base64 {
     static func encode(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
 

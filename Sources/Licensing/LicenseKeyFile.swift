@@ -52,14 +52,6 @@ public enum LicenseKeyFile {
         }
     }
 
-    public static func loadPrivateKey(path: String) throws(LicenseError) -> Ed25519PrivateKey {
-        try decodePrivateKey(LicenseFiles.read(path: path, limit: maximumFileSize, what: "vendor private key file"), path: path)
-    }
-
-    public static func loadPublicKey(path: String) throws(LicenseError) -> Ed25519PublicKey {
-        try decodePublicKey(LicenseFiles.read(path: path, limit: maximumFileSize, what: "vendor public key file"), path: path)
-    }
-
     private static func armor(label: String, bytes: [UInt8]) -> String {
         "-----BEGIN \(label)-----\n\(Base64.encode(bytes))\n-----END \(label)-----\n"
     }

@@ -40,12 +40,6 @@ public struct SignedLicense: Hashable, Sendable {
         try self.init(armored: Array(text.utf8))
     }
 
-    /// Reads and parses a license file of at most `LicenseArmor.maximumFileSize` bytes.
-    public static func load(path: String) throws(LicenseError) -> SignedLicense {
-        let bytes = try LicenseFiles.read(path: path, limit: LicenseArmor.maximumFileSize, what: "license file")
-        return try SignedLicense(armored: bytes)
-    }
-
     /// The armored text to write to a license file.
     public var armored: String { LicenseArmor.encode(self) }
 

@@ -42,7 +42,7 @@ public enum ScenarioCatalogue {
             var lines = ["scenario \(kind.rawValue)\(mode) seed \(seed): \(report.invariantViolations) violations in \(report.livenessChecks) liveness checks"]
             if report.livenessChecks == 0 { lines.append("  the run never settled: no liveness check ran") }
             lines += report.violations.map { "  " + $0 }
-            lines.append("  reproduce: swift run -c release licmesh bench catalogue --scenario \(kind.rawValue) --seed \(seed)\(hostile ? " --hostile" : "")")
+            lines.append("  reproduce: swift run -c release licmesh-bench catalogue --scenario \(kind.rawValue) --seed \(seed)\(hostile ? " --hostile" : "")")
             return lines.joined(separator: "\n")
         }
     }

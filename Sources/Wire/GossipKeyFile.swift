@@ -9,6 +9,7 @@ import Glibc
 import Darwin
 #endif
 import Crypto
+import SmallFiles
 
 /// A gossip key file: the base64 of 32 random bytes on one line (what `licmesh keygen-gossip`
 /// writes). Surrounding whitespace is ignored; anything else is an error that says how to fix it.
@@ -43,22 +44,14 @@ public enum GossipKeyFile {
     }
 
     private static func readSmallFile(_ path: String) throws(GossipKeyFileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw GossipKeyFileError(path: path, problem: "cannot be opened: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 512)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw GossipKeyFileError(path: path, problem: "cannot be read: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { return contents }
-            contents += chunk[0..<n]
-            if contents.count > maximumFileSize {
+        do {
+            return try SmallFile.read(path: path, limit: maximumFileSize)
+        } catch {
+            if error.limit != nil {
                 throw GossipKeyFileError(path: path, problem: "is larger than \(maximumFileSize) bytes, so it is not a gossip key file")
             }
+            let verb = error.action == "open" ? "opened" : "read"
+            throw GossipKeyFileError(path: path, problem: "cannot be \(verb): \(error.systemText)")
         }
     }
 }

@@ -6,6 +6,7 @@ import Mesh
 import SWIM
 import Synchronization
 import Wire
+import ArgumentParsing
 
 /// `licmesh agent`: one agent on real sockets until SIGINT or SIGTERM (then a graceful leave, exit 0).
 ///

@@ -1,4 +1,4 @@
-import Benchmarks
+import ArgumentParsing
 
 /// `licmesh demo`: the takeover, shown on a fresh machine with nothing set up.
 let demoCommand = Command(

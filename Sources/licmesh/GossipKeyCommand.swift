@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Crypto
 import Wire
+import ArgumentParsing
 
 /// `licmesh keygen-gossip`: a new random AES-256 gossip key, base64 on one line.
 let keygenGossipCommand = Command(

@@ -1,5 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import LicenseTools
 import Licensing
+import ArgumentParsing
 
 /// `licmesh license ...`: vendor key generation, issuing, verifying and inspecting licenses.
 /// Thin on purpose: the logic and its tests live in `Licensing.LicenseTool`; this file parses flags,

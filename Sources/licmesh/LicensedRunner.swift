@@ -2,10 +2,12 @@
 import Glibc
 #endif
 import Dispatch
+import LicenseTools
 import Licensing
 import Mesh
 import SWIM
 import Wire
+import ArgumentParsing
 
 /// `licmesh agent --config FILE` and `licmesh agent --license FILE ...`: the licensed agent, with its
 /// log, its local HTTP API (config mode), SIGHUP reload, and a graceful leave on SIGTERM or SIGINT.

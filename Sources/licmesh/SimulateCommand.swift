@@ -1,7 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SWIM
 import Simulation
 import Licensing
+import ArgumentParsing
 
 /// `licmesh simulate`: one deterministic run of a whole cluster, with failure-detection figures.
 let simulateCommand = Command(

@@ -1,8 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Mesh
+import ArgumentParsing
 
 /// `licmesh status`, `licmesh members`, `licmesh ledger`: the local agent's view of the cluster, asked
 /// over its HTTP API. Exit codes (`StatusExitCode`): 0 healthy, 1 unhealthy or unlicensed (or the agent

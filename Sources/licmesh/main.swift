@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParsing
 
 /// The `licmesh` tool. Each subcommand lives in its own file and is listed here.
 let root = Command(
@@ -25,6 +26,8 @@ func commandList() -> [Command] {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 do {
+    // licmesh-bench parses bench's flags, so they pass through untouched.
+    if arguments.first == "bench" { exit(try BenchLauncher.run(Array(arguments.dropFirst()))) }
     if let (command, parsed) = try Parser.parse(arguments, command: root, path: "licmesh") {
         exit(try command.run(parsed))
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Licensing
+import LicenseTools
 
 @Suite struct LicenseArmorTests {
     let signed = Fixture.signed()

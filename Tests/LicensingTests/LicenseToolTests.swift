@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Licensing
+import LicenseTools
 
 /// The `licmesh license` subcommands, through the functions the command file calls.
 @Suite struct LicenseToolTests {

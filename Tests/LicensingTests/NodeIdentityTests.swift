@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SWIM
 @testable import Licensing
+import LicenseTools
 
 /// Node identity from a fake /sys/class/net tree.
 @Suite struct NodeIdentityTests {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Licensing
 @testable import Mesh
+import SmallFiles
 import SWIM
 import Testing
 

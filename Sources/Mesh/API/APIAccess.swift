@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import SmallFiles
 
 /// Who may call the agent's local API, checked before any endpoint runs.
 ///

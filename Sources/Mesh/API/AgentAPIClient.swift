@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SWIM
 
 /// What `licmesh status`, `members` and `ledger` ask the local agent, over `HTTPClientConnection`:
@@ -77,7 +81,7 @@ public struct AgentAPIClient: Sendable {
     static func errorMessage(_ response: HTTPClientResponse) -> String {
         struct ErrorBody: Decodable { var error: String }
         if let body = try? JSONDecoder().decode(ErrorBody.self, from: Data(response.body)) { return body.error }
-        let text = String(response.text.prefix(200)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(response.text.prefix(200)).trimmingConfigWhitespace()
         return "HTTP \(response.status) \(response.reason)" + (text.isEmpty ? "" : ": \(text)")
     }
 

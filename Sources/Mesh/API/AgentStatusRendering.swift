@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// What `licmesh status`, `members` and `ledger` print: pure functions of the agent's answers, so that
 /// tests check the exact text. Written to be read at 3 a.m.: a header that says in words whether this

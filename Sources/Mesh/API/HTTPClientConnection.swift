@@ -1,4 +1,5 @@
 import Glibc
+import SmallFiles
 
 /// A small blocking HTTP/1.1 client on one connection (TCP or unix socket), for `licmesh status` and
 /// tests: it sends a request, waits (bounded) for the complete response, and keeps the connection for

@@ -1,4 +1,5 @@
 import SWIM
+import SmallFiles
 
 /// Why a request of `HTTPClientConnection` got no usable response. Each case names the server's
 /// address; `reason` is written for an operator, not a programmer.

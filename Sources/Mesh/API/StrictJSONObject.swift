@@ -67,6 +67,13 @@ struct StrictJSONError: Error, Equatable, Sendable {
     var offset: Int
     /// What is wrong, e.g. `the body is not valid JSON: at byte 9, expected ':' after the field name, found '4'`.
     var message: String
+    /// The message without its subject ("the body is ..."), e.g. `at byte 9, expected ':' after the
+    /// field name, found '4'`: what the configuration file's errors say about a file.
+    var detail: String
+
+    init(kind: Kind, offset: Int, message: String, detail: String? = nil) {
+        self.kind = kind; self.offset = offset; self.message = message; self.detail = detail ?? message
+    }
 }
 
 /// The reader behind `StrictJSONObject`: one pass over the bytes, no recursion.
@@ -391,7 +398,8 @@ private struct StrictJSONReader {
             guard valid else {
                 let shown = bytes[index..<min(bytes.count, index + max(1, length))].map { "0x" + hex($0) }
                 let what = shown.count == 1 ? "the byte \(shown[0]) is" : "the bytes \(shown.joined(separator: " ")) are"
-                throw StrictJSONError(kind: .notUTF8, offset: index, message: "the body is not UTF-8 text: at byte \(index), \(what) not valid UTF-8")
+                throw StrictJSONError(kind: .notUTF8, offset: index, message: "the body is not UTF-8 text: at byte \(index), \(what) not valid UTF-8",
+                                      detail: "at byte \(index), \(what) not valid UTF-8")
             }
             index += length
         }
@@ -444,7 +452,7 @@ private struct StrictJSONReader {
     private static let aValue = "a value (an object, array, string, number, true, false or null)"
 
     private func invalid(at offset: Int, _ detail: String) -> StrictJSONError {
-        StrictJSONError(kind: .invalid, offset: offset, message: "the body is not valid JSON: \(detail)")
+        StrictJSONError(kind: .invalid, offset: offset, message: "the body is not valid JSON: \(detail)", detail: detail)
     }
 
     /// `at byte N, expected WHAT, found WHAT-IS-THERE`.

@@ -1,4 +1,5 @@
 import Glibc
+import SmallFiles
 import SWIM
 
 /// The default node ID: this host's MAC address, so that it matches the hosts and servers a license
@@ -6,16 +7,8 @@ import SWIM
 /// non-zero address.
 public enum HostIdentity {
     public static func macAddressNodeID() -> NodeID? {
-        guard let directory = opendir("/sys/class/net") else { return nil }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != ".", name != "..", name != "lo" { names.append(name) }
-        }
-        closedir(directory)
-        for name in names.sorted() {
+        guard let names = try? SmallFile.list(directory: "/sys/class/net") else { return nil }
+        for name in names where name != "lo" {
             if let mac = readMAC("/sys/class/net/\(name)/address"), mac != 0 { return NodeID(mac) }
         }
         return nil
@@ -34,13 +27,7 @@ public enum HostIdentity {
     }
 
     private static func readMAC(_ path: String) -> UInt64? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return nil }
-        let text = String(decoding: buffer[0..<count], as: UTF8.self)
-        return parseMAC(text.split(separator: "\n").first ?? "")
+        guard let bytes = try? SmallFile.read(path: path, limit: 256) else { return nil }
+        return parseMAC(String(decoding: bytes, as: UTF8.self).split(separator: "\n").first ?? "")
     }
 }

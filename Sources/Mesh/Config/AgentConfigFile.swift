@@ -1,5 +1,9 @@
-// Full Foundation, not FoundationEssentials: JSONSerialization reports where a syntax error is.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import SmallFiles
 
 /// The agent's configuration file as written: a JSON object whose fields are all optional, each
 /// checked for its JSON type but not yet for meaning (`ResolvedAgentConfig.resolve` does that, reads
@@ -135,25 +139,24 @@ public struct AgentConfigFile: Hashable, Sendable, Encodable {
              httpTokenFile, httpOpenReads, logFormat, logLevel
     }
 
-    /// JSONDecoder says only "not valid JSON"; JSONSerialization says where. Convert its character
-    /// offset into a line and column an editor can jump to.
+    /// JSONDecoder says only "not valid JSON"; the API's strict reader says what it expected at
+    /// which byte (full Foundation's JSONSerialization did too, but the agent does without full
+    /// Foundation and ICU). Put first the line and column an editor can jump to.
     private static func jsonSyntaxProblem(_ bytes: [UInt8]) -> String {
         guard !bytes.isEmpty else { return "the file is empty" }
         var detail = "syntax error"
         do {
-            _ = try JSONSerialization.jsonObject(with: Data(bytes))
+            _ = try StrictJSONObject(parsing: bytes)
         } catch {
-            if let text = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String { detail = text }
-        }
-        if detail.hasSuffix(".") { detail.removeLast() }
-        // "... around character 9" -> add "line 1, column 10".
-        if let range = detail.range(of: "around character "),
-           let offset = Int(detail[range.upperBound...].prefix { $0.isNumber }), offset <= bytes.count {
-            var line = 1, column = 1
-            for byte in bytes.prefix(offset) {
-                if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
+            detail = error.detail
+            // The position first, so that shortening a long message never cuts it off.
+            if error.offset <= bytes.count {
+                var line = 1, column = 1
+                for byte in bytes.prefix(error.offset) {
+                    if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
+                }
+                detail = "line \(line), column \(column): " + detail
             }
-            detail += " (line \(line), column \(column))"
         }
         return quotedConfigText(detail, limit: 160)
     }

@@ -1,6 +1,7 @@
 import Crypto
 import Licensing
 import Wire
+import SmallFiles
 
 /// The key material an agent runs with: gossip keys, the license and the vendor's public key. Read
 /// at startup and again on SIGHUP (`ResolvedAgentConfig.reloadSecrets()`), so that a renewed license

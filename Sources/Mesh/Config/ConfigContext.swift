@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Glibc
+import LicenseTools
 import Licensing
 
 /// What configuration resolution needs from the machine, passed in so that tests control it: the

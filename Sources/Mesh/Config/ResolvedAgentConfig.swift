@@ -1,7 +1,9 @@
 import Glibc
+import LicenseTools
 import Licensing
 import SWIM
 import Wire
+import SmallFiles
 
 /// A configuration ready to run: defaults applied, environment overrides applied, addresses parsed,
 /// durations parsed, settings validated, key and license files read. Producing it binds nothing and

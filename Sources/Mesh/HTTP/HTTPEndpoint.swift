@@ -1,4 +1,5 @@
 import Glibc
+import SmallFiles
 
 /// Where the local API listens and where its clients connect: a TCP address, or a unix domain socket
 /// (a file whose mode and group decide who may connect, as Docker's and containerd's sockets do).

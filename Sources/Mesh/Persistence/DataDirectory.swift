@@ -3,6 +3,7 @@ import Licensing
 import SWIM
 import Wire
 import Synchronization
+import SmallFiles
 
 /// What must survive a restart, in one directory owned by one agent: the boot record (boot counter
 /// and incarnation floor), the last known ledger snapshot, and this node's own grant.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SmallFiles
 
 /// Datagrams the kernel dropped before this agent could read them (a full receive buffer), from the
 /// `drops` column of /proc/net/udp and /proc/net/udp6 for the socket bound to `port`. Nil where the

@@ -1,4 +1,5 @@
 import Glibc
+import SmallFiles
 
 /// Why a stream operation (connect, frame read or write, accept) failed. Typed so that callers can
 /// count kinds separately; descriptions say what it means for an operator.

@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import SmallFiles
 
 /// A bound, non-blocking UDP socket for gossip.
 ///

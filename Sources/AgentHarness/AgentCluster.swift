@@ -1,41 +1,62 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// How the agents of a benchmark cluster are started: which binary, which protocol profile,
 /// encrypted (a throwaway gossip key in a temporary folder) or plain.
-struct AgentLaunch: Sendable {
-    var executable: String
-    var profile: String
-    var plain: Bool
-    var cluster = "bench"
+package struct AgentLaunch: Sendable {
+    package var executable: String
+    package var profile: String
+    package var plain: Bool
+    package var cluster = "bench"
     /// Extra flags for every agent, and for some agents by ID (the licensed variant adds its own).
-    var extraArguments: [String] = []
-    var perAgentArguments: [UInt64: [String]] = [:]
+    package var extraArguments: [String] = []
+    package var perAgentArguments: [UInt64: [String]] = [:]
+
+    package init(executable: String, profile: String, plain: Bool, cluster: String = "bench",
+                 extraArguments: [String] = [], perAgentArguments: [UInt64: [String]] = [:]) {
+        self.executable = executable; self.profile = profile; self.plain = plain; self.cluster = cluster
+        self.extraArguments = extraArguments; self.perAgentArguments = perAgentArguments
+    }
 }
 
 /// The licmesh binary the agents run.
-public enum AgentBinary {
-    /// The running licmesh binary (the benchmark and its agents are one build).
-    public static func current() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+package enum AgentBinary {
+    /// The running binary: licmesh itself for the demo.
+    package static func current() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return CommandLine.arguments[0] }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The licmesh binary in the folder of the running one: what licmesh-bench starts as agents (the
+    /// benchmark and its agents are one build).
+    package static func licmesh() -> String {
+        let path = current()
+        guard let slash = path.lastIndex(of: "/") else { return "licmesh" }
+        return String(path[...slash]) + "licmesh"
     }
 }
 
 /// N `licmesh agent` processes on loopback that joined each other through the first one.
 /// Owns its processes and its temporary folder: `stop()` ends and removes them all.
-final class AgentCluster {
-    let agents: [AgentProcess]
-    let folder: String
+package final class AgentCluster {
+    package let agents: [AgentProcess]
+    package let folder: String
     /// CLOCK_MONOTONIC ms when every agent had reported every other as joined.
-    let convergedAtMilliseconds: Double
+    package let convergedAtMilliseconds: Double
     /// Seconds from the first spawn to convergence.
-    let convergenceSeconds: Double
+    package let convergenceSeconds: Double
 
     /// Starts `count` agents with IDs `firstID`, `firstID + 1`, ... and waits (at most `timeout`
     /// seconds) until each has reported every other as joined. Stops everything it started if not.
-    init(count: Int, firstID: UInt64, launch: AgentLaunch, timeout: Double = 120) throws {
+    package init(count: Int, firstID: UInt64, launch: AgentLaunch, timeout: Double = 120) throws {
         let folder = try ChildProcesses.makeTemporaryFolder(prefix: "licmesh-bench")
         var started: [AgentProcess] = []
         do {
@@ -83,7 +104,7 @@ final class AgentCluster {
 
     /// A throwaway gossip key made by `licmesh keygen-gossip` (the tool's own key generation).
     private static func makeGossipKey(executable: String, folder: String) throws -> String {
-        let path = (folder as NSString).appendingPathComponent("gossip.key")
+        let path = joinedPath(folder, "gossip.key")
         let keygen = try ChildProcess(executable: executable, arguments: ["keygen-gossip", "--out", path], stderrPath: nil) { _ in }
         guard keygen.waitForExit(timeout: 30), FileManager.default.fileExists(atPath: path) else {
             keygen.stop(grace: 0)
@@ -94,7 +115,7 @@ final class AgentCluster {
 
     /// Ends every agent (SIGTERM and a grace period for a graceful leave, or SIGKILL at once when
     /// `grace` is 0) and removes the temporary folder.
-    func stop(grace: Double = 0) {
+    package func stop(grace: Double = 0) {
         if grace > 0 { for agent in agents { agent.process.signal(SIGTERM) } }
         for agent in agents { agent.process.stop(grace: grace) }
         ChildProcesses.removeFolder(folder)
@@ -103,7 +124,7 @@ final class AgentCluster {
     /// How far each agent's `started` stamp lies outside the window [spawn, read] this process
     /// measured with its own CLOCK_MONOTONIC: 0 when the two clocks agree (the stamp is rounded
     /// down to the millisecond, so the lower bound gets 1 ms of slack).
-    func clockDisagreementMilliseconds() -> [Double] {
+    package func clockDisagreementMilliseconds() -> [Double] {
         agents.map { agent in
             guard let started = agent.events("started").first else { return .infinity }
             let low = agent.spawnedAtMilliseconds.rounded(.down) - 1

@@ -3,38 +3,27 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Licensing
+import SmallFiles
 
-/// Small, bounded file access for license, key and sysfs files, with errors that name the path.
+/// License and key files, with errors that name the path and what the file should have been.
 ///
-/// Plain POSIX calls rather than Foundation so that the size bound holds while reading (a huge or
-/// endless file is never read past its limit) and so that new files are created with `O_EXCL`
-/// and an exact mode in one step (a private key is never world-readable, even for a moment).
+/// Reads go through `SmallFile` (bounded: a huge or endless file is never read past its limit).
+/// New files are created with `O_EXCL` and an exact mode in one step, so a private key is never
+/// world-readable, even for a moment.
 enum LicenseFiles {
     /// The file's bytes; an error if it is missing, unreadable, a directory or larger than `limit`.
     static func read(path: String, limit: Int, what: String) throws(LicenseError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw failure(path, "cannot open \(what)") }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw failure(path, "cannot read \(what)") }
-        guard (status.st_mode & S_IFMT) != S_IFDIR else {
-            throw .fileError(path: path, reason: "is a directory, not a \(what)")
-        }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw failure(path, "cannot read \(what)")
-            }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-            guard bytes.count <= limit else {
+        do {
+            return try SmallFile.read(path: path, limit: limit)
+        } catch {
+            if error.limit != nil {
                 throw .fileError(path: path, reason: "is larger than \(limit) bytes, too large for a \(what); is it the right file?")
             }
+            if error.code == EISDIR { throw .fileError(path: path, reason: "is a directory, not a \(what)") }
+            let action = error.action == "open" ? "cannot open \(what)" : "cannot read \(what)"
+            throw .fileError(path: path, reason: "\(action): \(error.systemText)")
         }
-        return bytes
     }
 
     /// Creates `path` with exactly `mode` and writes `contents`. Refuses to replace an existing file
@@ -80,20 +69,6 @@ enum LicenseFiles {
         guard mkdir(path, 0o700) == 0 else { throw failure(path, "cannot create the directory") }
     }
 
-    /// Names in a directory, sorted, without "." and "..".
-    static func list(directory path: String) throws(LicenseError) -> [String] {
-        guard let directory = opendir(path) else { throw failure(path, "cannot list the directory") }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
-
     private static func failure(_ path: String, _ action: String) -> LicenseError {
         let code = errno
         let reason = String(cString: strerror(code))
@@ -101,11 +76,7 @@ enum LicenseFiles {
     }
 }
 
-// File-scope names for the POSIX calls that `LicenseFiles.read`/`write` shadow inside the enum.
-private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    read(descriptor, buffer, count)
-}
-
+// A file-scope name for the POSIX call that `LicenseFiles.write` shadows inside the enum.
 private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
     write(descriptor, buffer, count)
 }

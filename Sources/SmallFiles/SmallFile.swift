@@ -1,14 +1,16 @@
 import Glibc
 import Synchronization
 
-/// Bounded reads and durable, atomic writes of small files (configuration, keys, the data directory).
+/// Bounded reads and durable, atomic writes of small files: the agent's configuration, gossip and
+/// vendor keys, license files, API tokens, sysfs and /proc entries, the data directory. The one
+/// place that reads them, so that every read is bounded and every error names the path and errno.
 ///
 /// Plain POSIX rather than Foundation so that the size bound holds while reading (a huge or endless
 /// file is never read past its limit) and so that every durability step (fsync of the file, rename,
 /// fsync of the directory) is explicit.
-enum SmallFile {
+package enum SmallFile {
     /// The file's bytes. Fails if it is missing, unreadable, a directory, or larger than `limit`.
-    static func read(path: String, limit: Int) throws(FileSystemError) -> [UInt8] {
+    package static func read(path: String, limit: Int) throws(FileSystemError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileSystemError(path: path, action: "open", code: errno) }
         defer { close(descriptor) }
@@ -33,7 +35,7 @@ enum SmallFile {
     /// either the old or the new contents, never a mix: write a temporary file in the same directory,
     /// fsync it, rename it over the target, fsync the directory (which makes the rename durable).
     /// Temporary names start with `name + temporaryMarker`, so leftovers of a crash can be recognised.
-    static func writeAtomically(directory: String, name: String, contents: [UInt8], mode: mode_t = 0o600) throws(FileSystemError) {
+    package static func writeAtomically(directory: String, name: String, contents: [UInt8], mode: mode_t = 0o600) throws(FileSystemError) {
         let target = directory + "/" + name
         let temporary = target + temporaryMarker + String(getpid()) + "." + String(temporaryCounter.add())
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
@@ -61,7 +63,7 @@ enum SmallFile {
     }
 
     /// Makes renames and removals in `directory` durable.
-    static func syncDirectory(_ directory: String) throws(FileSystemError) {
+    package static func syncDirectory(_ directory: String) throws(FileSystemError) {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileSystemError(path: directory, action: "open directory", code: errno) }
         defer { close(descriptor) }
@@ -72,12 +74,12 @@ enum SmallFile {
     }
 
     /// Temporary files are `<name>.tmp.<pid>.<n>`.
-    static let temporaryMarker = ".tmp."
+    package static let temporaryMarker = ".tmp."
 
     private static let temporaryCounter = TemporaryCounter()
 
     /// Names in a directory, sorted, without "." and "..".
-    static func list(directory: String) throws(FileSystemError) -> [String] {
+    package static func list(directory: String) throws(FileSystemError) -> [String] {
         guard let handle = opendir(directory) else { throw FileSystemError(path: directory, action: "list", code: errno) }
         defer { closedir(handle) }
         var names: [String] = []
@@ -91,15 +93,15 @@ enum SmallFile {
     }
 
     /// True when anything (even a dangling symbolic link) is at `path`.
-    static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var status = stat()
         return lstat(path, &status) == 0
     }
 
-    enum Kind { case missing, file, directory, other }
+    package enum Kind { case missing, file, directory, other }
 
     /// What is at `path`, following symbolic links.
-    static func kind(of path: String) -> Kind {
+    package static func kind(of path: String) -> Kind {
         var status = stat()
         guard stat(path, &status) == 0 else { return .missing }
         switch status.st_mode & S_IFMT {
@@ -117,29 +119,33 @@ private final class TemporaryCounter: Sendable {
 }
 
 /// A file-system call that failed, with the path, what we tried, and the system's reason.
-public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var path: String
+package struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertible {
+    package var path: String
     /// "open", "read", "create", "replace (rename)", ...
-    public var action: String
-    public var code: Int32
+    package var action: String
+    package var code: Int32
     /// Set when the file was larger than this many bytes (code is EFBIG).
-    public var limit: Int?
+    package var limit: Int?
 
-    public init(path: String, action: String, code: Int32, limit: Int? = nil) {
+    package init(path: String, action: String, code: Int32, limit: Int? = nil) {
         self.path = path
         self.action = action
         self.code = code
         self.limit = limit
     }
 
-    public var isMissing: Bool { code == ENOENT }
-    public var isPermissionProblem: Bool { code == EACCES || code == EPERM || code == EROFS }
+    package var isMissing: Bool { code == ENOENT }
+    package var isPermissionProblem: Bool { code == EACCES || code == EPERM || code == EROFS }
 
-    public var reason: String {
+    package var reason: String {
         if let limit { return "it is larger than \(limit) bytes" }
         if code == EISDIR { return "it is a directory" }
         return describeErrno(code)
     }
 
-    public var description: String { "cannot \(action) '\(path)': \(reason)" }
+    /// The C library's text for the errno alone, e.g. "No such file or directory", for messages
+    /// that show no errno name.
+    package var systemText: String { strerror(code).map { String(cString: $0) } ?? "error \(code)" }
+
+    package var description: String { "cannot \(action) '\(path)': \(reason)" }
 }

@@ -1,12 +1,16 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import AgentHarness
+import ArgumentParsing
 import Mesh
 
 /// `licmesh demo`: five licensed agents on loopback as child processes, the authority killed with
-/// SIGKILL, and the takeover narrated live with its timings. Built on the benchmark harness (agent
+/// SIGKILL, and the takeover narrated live with its timings. Built on the harness it shares with the benchmarks (agent
 /// processes and their event lines, the client loop through the HTTP API, cleanup on interrupt),
 /// so what it shows is what `bench detection --kill authority` measures.
-public enum TakeoverDemo {
-    public static func run(nodes: Int = 5, profile: String = "lan", print say: @escaping (String) -> Void) throws -> Int32 {
+enum TakeoverDemo {
+    static func run(nodes: Int = 5, profile: String = "lan", print say: @escaping (String) -> Void) throws -> Int32 {
         ChildProcesses.installInterruptHandlers()
         let executable = AgentBinary.current()
         try LicensedTakeover.requireAgentLicenseFlags(executable: executable)
@@ -55,7 +59,7 @@ public enum TakeoverDemo {
         say("")
         say("5. Timings from the SIGKILL:")
         func line(_ name: String, _ milliseconds: Double?) {
-            say("   " + name.padding(toLength: 44, withPad: " ", startingAt: 0)
+            say("   " + padded(name, 44)
                 + (milliseconds.map { formatFixed($0, 0) + " ms" } ?? "not seen"))
         }
         line("first suspicion of the authority", narration.firstSuspicion)
@@ -134,8 +138,3 @@ public enum TakeoverDemo {
     }
 }
 
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}

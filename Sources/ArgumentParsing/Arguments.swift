@@ -5,32 +5,38 @@ import Glibc
 #endif
 
 /// One `--flag` a command accepts.
-struct OptionSpec: Sendable {
-    var name: String                 // "--nodes"
-    var valueName: String?           // "N"; nil for a boolean flag
-    var help: String
-    var repeatable = false
+package struct OptionSpec: Sendable {
+    package var name: String                 // "--nodes"
+    package var valueName: String?           // "N"; nil for a boolean flag
+    package var help: String
+    package var repeatable = false
 
-    static func flag(_ name: String, _ help: String) -> OptionSpec {
+    package static func flag(_ name: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, valueName: nil, help: help)
     }
-    static func value(_ name: String, _ valueName: String, _ help: String, repeatable: Bool = false) -> OptionSpec {
+    package static func value(_ name: String, _ valueName: String, _ help: String, repeatable: Bool = false) -> OptionSpec {
         OptionSpec(name: name, valueName: valueName, help: help, repeatable: repeatable)
     }
 }
 
 /// A command (or a group of subcommands, when `subcommands` is not empty).
-struct Command: Sendable {
-    var name: String
-    var summary: String
+package struct Command: Sendable {
+    package var name: String
+    package var summary: String
     /// Positional arguments, for the usage line, e.g. "FILE".
-    var positionals: String = ""
-    var options: [OptionSpec] = []
-    var discussion: String = ""
-    var subcommands: [Command] = []
-    var run: @Sendable (ParsedArguments) throws -> Int32 = { _ in 0 }
+    package var positionals: String = ""
+    package var options: [OptionSpec] = []
+    package var discussion: String = ""
+    package var subcommands: [Command] = []
+    package var run: @Sendable (ParsedArguments) throws -> Int32 = { _ in 0 }
 
-    func usage(path: String) -> String {
+    package init(name: String, summary: String, positionals: String = "", options: [OptionSpec] = [], discussion: String = "",
+                 subcommands: [Command] = [], run: @escaping @Sendable (ParsedArguments) throws -> Int32 = { _ in 0 }) {
+        self.name = name; self.summary = summary; self.positionals = positionals; self.options = options
+        self.discussion = discussion; self.subcommands = subcommands; self.run = run
+    }
+
+    package func usage(path: String) -> String {
         var text = "USAGE: \(path)"
         if !subcommands.isEmpty {
             text += " <subcommand>\n\n\(summary)\n\nSUBCOMMANDS:\n"
@@ -58,29 +64,31 @@ struct Command: Sendable {
     }
 }
 
-struct UsageError: Error, CustomStringConvertible {
-    var message: String
-    var command: String
-    var description: String { "error: \(message)\nRun '\(command) --help' for usage." }
+package struct UsageError: Error, CustomStringConvertible {
+    package var message: String
+    package var command: String
+    package var description: String { "error: \(message)\nRun '\(command) --help' for usage." }
+
+    package init(message: String, command: String) { self.message = message; self.command = command }
 }
 
 /// The parsed flags and positionals of one invocation, with typed accessors that report bad values.
-struct ParsedArguments: Sendable {
-    var commandPath: String
-    var positionals: [String] = []
-    var values: [String: [String]] = [:]
-    var flags: Set<String> = []
+package struct ParsedArguments: Sendable {
+    package var commandPath: String
+    package var positionals: [String] = []
+    package var values: [String: [String]] = [:]
+    package var flags: Set<String> = []
 
-    func flag(_ name: String) -> Bool { flags.contains(name) }
-    func string(_ name: String) -> String? { values[name]?.last }
-    func strings(_ name: String) -> [String] { values[name] ?? [] }
+    package func flag(_ name: String) -> Bool { flags.contains(name) }
+    package func string(_ name: String) -> String? { values[name]?.last }
+    package func strings(_ name: String) -> [String] { values[name] ?? [] }
 
-    func required(_ name: String) throws -> String {
+    package func required(_ name: String) throws -> String {
         guard let value = string(name) else { throw UsageError(message: "missing required option \(name)", command: commandPath) }
         return value
     }
 
-    func int(_ name: String, default defaultValue: Int, range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
+    package func int(_ name: String, default defaultValue: Int, range: ClosedRange<Int> = Int.min...Int.max) throws -> Int {
         guard let text = string(name) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
             throw malformed(name, text, "an integer in \(range.lowerBound)...\(range.upperBound)")
@@ -88,13 +96,13 @@ struct ParsedArguments: Sendable {
         return value
     }
 
-    func uint64(_ name: String, default defaultValue: UInt64) throws -> UInt64 {
+    package func uint64(_ name: String, default defaultValue: UInt64) throws -> UInt64 {
         guard let text = string(name) else { return defaultValue }
         guard let value = UInt64(text) else { throw malformed(name, text, "a non-negative integer") }
         return value
     }
 
-    func double(_ name: String, default defaultValue: Double, range: ClosedRange<Double>) throws -> Double {
+    package func double(_ name: String, default defaultValue: Double, range: ClosedRange<Double>) throws -> Double {
         guard let text = string(name) else { return defaultValue }
         guard let value = Double(text), range.contains(value) else {
             throw malformed(name, text, "a number in \(range.lowerBound)...\(range.upperBound)")
@@ -102,14 +110,14 @@ struct ParsedArguments: Sendable {
         return value
     }
 
-    func malformed(_ name: String, _ value: String, _ expected: String) -> UsageError {
+    package func malformed(_ name: String, _ value: String, _ expected: String) -> UsageError {
         UsageError(message: "invalid value '\(value)' for \(name): expected \(expected)", command: commandPath)
     }
 }
 
-enum Parser {
+package enum Parser {
     /// Finds the (sub)command and parses its flags. Returns nil after printing help.
-    static func parse(_ arguments: [String], command: Command, path: String) throws -> (Command, ParsedArguments)? {
+    package static func parse(_ arguments: [String], command: Command, path: String) throws -> (Command, ParsedArguments)? {
         var remaining = arguments[...]
         if !command.subcommands.isEmpty {
             guard let name = remaining.first else {
@@ -164,7 +172,7 @@ enum Parser {
 }
 
 /// Writes to standard error, unbuffered.
-func printError(_ text: String) {
+package func printError(_ text: String) {
     var line = text
     if !line.hasSuffix("\n") { line += "\n" }
     var bytes = Array(line.utf8)
@@ -179,6 +187,6 @@ func printError(_ text: String) {
 }
 
 /// `text` padded with spaces to `width` characters (for aligned columns).
-func padded(_ text: String, _ width: Int) -> String {
+package func padded(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }

@@ -1,11 +1,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Benchmarks
+import AgentHarness
+import ArgumentParsing
 import SWIM
 import Simulation
 
-/// `licmesh bench ...`: benchmarks that print figures and write JSON results (never pass/fail on time).
+/// `licmesh bench ...` (licmesh-bench): benchmarks that print figures and write JSON results (never pass/fail on time).
 let benchCommand = Command(
     name: "bench",
     summary: "Run a benchmark and write its figures to a results folder.",
@@ -25,7 +26,7 @@ let benchDetectionCommand = Command(
         .value("--settle", "SECONDS", "Wait between convergence and the kill (default 3)."),
         .value("--timeout", "SECONDS", "Longest wait after the kill for every survivor to confirm the death (default 60)."),
         .value("--seed", "S", "Seed of the random choice of victims (default 1)."),
-        .value("--binary", "FILE", "The licmesh binary to run as agents (default: this one)."),
+        .value("--binary", "FILE", "The licmesh binary to run as agents (default: the licmesh beside licmesh-bench)."),
         .value("--results", "DIR", "Folder for the JSON and the SVG CDF plot (default results)."),
     ],
     discussion: """
@@ -50,7 +51,7 @@ let benchDetectionCommand = Command(
             licensed: arguments.flag("--licensed"), settleSeconds: try arguments.double("--settle", default: 3, range: 0...600),
             detectionTimeoutSeconds: try arguments.double("--timeout", default: 60, range: 1...3_600),
             seed: try arguments.uint64("--seed", default: 1),
-            executable: arguments.string("--binary") ?? AgentBinary.current())
+            executable: arguments.string("--binary") ?? AgentBinary.licmesh())
         _ = try DetectionBenchmark.run(options, resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
         return 0
     }
@@ -65,7 +66,7 @@ let benchIdleCommand = Command(
         .flag("--plain", "Run the agents unencrypted (--insecure-plain) instead of with a throwaway gossip key."),
         .value("--profile", "NAME", "Protocol settings of the agents: lan (default), wan or local."),
         .value("--settle", "SECONDS", "Wait between convergence and the window (default 5)."),
-        .value("--binary", "FILE", "The licmesh binary to run as agents (default: this one)."),
+        .value("--binary", "FILE", "The licmesh binary to run as agents (default: the licmesh beside licmesh-bench)."),
         .value("--results", "DIR", "Folder for the JSON results (default results)."),
     ],
     discussion: """
@@ -83,7 +84,7 @@ let benchIdleCommand = Command(
             nodes: try arguments.int("--nodes", default: 10, range: 2...500),
             seconds: try arguments.double("--seconds", default: 60, range: 1...86_400), plain: arguments.flag("--plain"),
             profile: profile, settleSeconds: try arguments.double("--settle", default: 5, range: 0...600),
-            executable: arguments.string("--binary") ?? AgentBinary.current())
+            executable: arguments.string("--binary") ?? AgentBinary.licmesh())
         _ = try IdleBenchmark.run(options, resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
         return 0
     }

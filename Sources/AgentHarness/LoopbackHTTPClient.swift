@@ -1,26 +1,40 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A minimal blocking HTTP/1.1 client for an agent's local API on IPv4 loopback: one request per
 /// connection (`Connection: close`), a receive timeout, a bounded response. Enough for a client
 /// loop in a benchmark; not a general HTTP client.
-struct LoopbackHTTPClient: Sendable {
-    var port: UInt16
-    var timeoutSeconds: Double = 2
-    static let maximumResponseBytes = 1 << 20
+package struct LoopbackHTTPClient: Sendable {
+    package var port: UInt16
+    package var timeoutSeconds: Double = 2
+    package static let maximumResponseBytes = 1 << 20
 
-    struct Response: Sendable {
-        var status: Int
-        var body: [UInt8]
-        /// The body as a JSON object, if it is one.
-        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] }
+    package init(port: UInt16, timeoutSeconds: Double = 2) { self.port = port; self.timeoutSeconds = timeoutSeconds }
+
+    package struct Response: Sendable {
+        package var status: Int
+        package var body: [UInt8]
+        /// The fields of an acquire, release or validate answer the harness looks at; nil when the
+        /// body is not such a JSON object.
+        package var answerFields: AnswerFields? { try? JSONDecoder().decode(AnswerFields.self, from: Data(body)) }
+    }
+
+    /// `outcome` (acquire, release), `allowed` (validate) and `authority` of an agent's answer.
+    package struct AnswerFields: Decodable, Sendable {
+        package var outcome: String?
+        package var allowed: Bool?
+        package var authority: String?
     }
 
     /// Sends `method path` with a JSON `body`; throws on a connection error, a timeout or a
     /// malformed response.
-    func send(_ method: String, _ path: String, json body: String = "{}") throws -> Response {
+    package func send(_ method: String, _ path: String, json body: String = "{}") throws -> Response {
         let fd = try Self.connect(port: port, timeoutSeconds: timeoutSeconds)
         defer { close(fd) }
 
@@ -48,7 +62,7 @@ struct LoopbackHTTPClient: Sendable {
     }
 
     /// A blocking TCP connection to 127.0.0.1:`port` with send and receive timeouts.
-    static func connect(port: UInt16, timeoutSeconds: Double) throws -> Int32 {
+    package static func connect(port: UInt16, timeoutSeconds: Double) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BenchmarkError("socket: \(String(cString: strerror(errno)))") }
         var timeout = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - floor(timeoutSeconds)) * 1e6))
@@ -69,7 +83,7 @@ struct LoopbackHTTPClient: Sendable {
         return fd
     }
 
-    static func parse(_ bytes: [UInt8]) throws -> Response {
+    package static func parse(_ bytes: [UInt8]) throws -> Response {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let headerEnd = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else {
             throw BenchmarkError("malformed HTTP response (\(bytes.count) bytes, no end of headers)")
@@ -85,7 +99,7 @@ struct LoopbackHTTPClient: Sendable {
     /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released). Another
     /// process could take it in between; on loopback in a benchmark that is rare and shows as a
     /// start-up error of the agent.
-    static func freePort() throws -> UInt16 {
+    package static func freePort() throws -> UInt16 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw BenchmarkError("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

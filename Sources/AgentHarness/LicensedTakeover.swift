@@ -1,8 +1,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import LicenseTools
 import Licensing
+import Mesh
 import Synchronization
 
 /// The licensed variant of `bench detection`: the agents hold a license, the first `servers` nodes
@@ -15,13 +21,13 @@ import Synchronization
 /// `RequestAnswer` (`outcome`, `authority`, ...) and `POST /v1/validate` a `ValidationAnswer`
 /// (`allowed`, ...), the types of `Mesh.AgentControl`. `requireAgentLicenseFlags` checks the agent's
 /// `--help` first and says plainly when the flags are not there yet.
-enum LicensedTakeover {
+package enum LicensedTakeover {
     /// Flags the licensed agent needs; all must appear in `licmesh agent --help`.
-    static let requiredFlags = ["--license", "--vendor-key", "--mac", "--cores", "--data-dir", "--http"]
+    package static let requiredFlags = ["--license", "--vendor-key", "--mac", "--cores", "--data-dir", "--http"]
 
     /// Throws "not available yet: the agent has no license flags" unless `executable agent --help`
     /// lists every flag in `requiredFlags`.
-    static func requireAgentLicenseFlags(executable: String) throws {
+    package static func requireAgentLicenseFlags(executable: String) throws {
         let lines = Mutex<[String]>([])
         let help = try ChildProcess(executable: executable, arguments: ["agent", "--help"], stderrPath: nil) { line in
             lines.withLock { $0.append(String(line)) }
@@ -42,34 +48,34 @@ enum LicensedTakeover {
 
     /// The vendor key pair and a license for `nodes` hosts, the first `servers` of them servers, in
     /// `folder`. Node `i` of every run gets MAC `macs[i]`, whatever its ID that run.
-    struct Materials: Sendable {
-        var folder: String
-        var macs: [String]
-        var licensePath: String
-        var vendorPublicKeyPath: String
-        var servers: Int
-        var coresPerNode: Int
+    package struct Materials: Sendable {
+        package var folder: String
+        package var macs: [String]
+        package var licensePath: String
+        package var vendorPublicKeyPath: String
+        package var servers: Int
+        package var coresPerNode: Int
 
-        init(nodes: Int, servers: Int, coresPerNode: Int, folder: String, licensee: String = "licmesh bench") throws {
+        package init(nodes: Int, servers: Int, coresPerNode: Int, folder: String, licensee: String = "licmesh bench") throws {
             let keygen = LicenseTool.keygen(directory: folder)
             guard keygen.status == 0 else { throw BenchmarkError("licensed takeover: vendor keygen failed: \(keygen.errors)") }
             let macs = (0..<nodes).map { Self.mac(of: 0xD000 + UInt64($0)) }
             let request = LicenseIssueRequest(licensee: licensee, maxCores: "\(coresPerNode * nodes)", hosts: macs,
                                               servers: Array(macs.prefix(servers)), expires: "2099-01-01")
-            let licensePath = (folder as NSString).appendingPathComponent("bench.license")
-            let issued = LicenseTool.issue(request, keyPath: (folder as NSString).appendingPathComponent(LicenseTool.privateKeyFileName),
+            let licensePath = joinedPath(folder, "bench.license")
+            let issued = LicenseTool.issue(request, keyPath: joinedPath(folder, LicenseTool.privateKeyFileName),
                                            outPath: licensePath, now: LicenseDate(Date()))
             guard issued.status == 0 else { throw BenchmarkError("licensed takeover: license issue failed: \(issued.errors)") }
             self.folder = folder
             self.macs = macs
             self.licensePath = licensePath
-            vendorPublicKeyPath = (folder as NSString).appendingPathComponent(LicenseTool.publicKeyFileName)
+            vendorPublicKeyPath = joinedPath(folder, LicenseTool.publicKeyFileName)
             self.servers = servers
             self.coresPerNode = coresPerNode
         }
 
         /// A locally administered MAC (02 then the value's low 40 bits): MACs in the order of nodes.
-        static func mac(of id: UInt64) -> String {
+        package static func mac(of id: UInt64) -> String {
             let bytes = [0x02] + (0..<5).reversed().map { UInt8(truncatingIfNeeded: id >> (8 * UInt64($0))) }
             return bytes.map { byte in
                 let hex = String(byte, radix: 16)
@@ -79,15 +85,15 @@ enum LicensedTakeover {
 
         /// The flags of node `index` (ID `id` this run; node 0 has the lowest ID, so it is the
         /// authority); `httpPort` is its local API. Each ID gets a fresh data directory.
-        func arguments(index: Int, id: UInt64, httpPort: UInt16) throws -> [String] {
-            let data = (folder as NSString).appendingPathComponent("data-\(AgentProcess.hex(id))")
+        package func arguments(index: Int, id: UInt64, httpPort: UInt16) throws -> [String] {
+            let data = joinedPath(folder, "data-\(AgentProcess.hex(id))")
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             return ["--license", licensePath, "--vendor-key", vendorPublicKeyPath, "--mac", macs[index],
                     "--cores", "\(coresPerNode)", "--data-dir", data, "--http", "127.0.0.1:\(httpPort)"]
         }
 
         /// Every node's flags, node `i` with ID `firstID + i` and a free HTTP port (`ports[i]`).
-        func agentArguments(firstID: UInt64) throws -> (ports: [UInt16], perAgent: [UInt64: [String]]) {
+        package func agentArguments(firstID: UInt64) throws -> (ports: [UInt16], perAgent: [UInt64: [String]]) {
             var ports: [UInt16] = []
             var perAgent: [UInt64: [String]] = [:]
             for index in macs.indices {
@@ -100,22 +106,22 @@ enum LicensedTakeover {
     }
 
     /// One answer the client loop got.
-    struct Sample: Sendable {
-        enum Kind: Sendable { case acquire, validate }
-        var kind: Kind
-        var sentMilliseconds: Double
-        var answeredMilliseconds: Double
+    package struct Sample: Sendable {
+        package enum Kind: Sendable { case acquire, validate }
+        package var kind: Kind
+        package var sentMilliseconds: Double
+        package var answeredMilliseconds: Double
         /// Acquire granted, or validation allowed.
-        var succeeded: Bool
+        package var succeeded: Bool
         /// For acquires: the authority that answered, as the agent reports it.
-        var authority: UInt64?
+        package var authority: UInt64?
     }
 
     /// A thread that acquires and validates in turn through one agent's HTTP API until stopped.
     /// Two threads: one acquires every 10 ms after each answer, the other validates every 5 ms. They
     /// are separate because an acquire may wait while the authority changes and a validation must
     /// never wait: each is measured on its own.
-    final class ClientLoop: Sendable {
+    package final class ClientLoop: Sendable {
         private final class State: Sendable {
             let samples = Mutex<[Sample]>([])
             let running = Atomic<Bool>(true)
@@ -123,56 +129,56 @@ enum LicensedTakeover {
         }
         private let state = State()
 
-        init(port: UInt16, cores: Int) {
+        package init(port: UInt16, cores: Int) {
             let state = self.state
             for kind in [Sample.Kind.acquire, .validate] {
                 let client = LoopbackHTTPClient(port: port, timeoutSeconds: 2)
-                Thread {
+                _ = IOThread(name: kind == .acquire ? "client-acquire" : "client-validate") {
                     while state.running.load(ordering: .relaxed) {
                         let sent = MonotonicSeconds.milliseconds()
                         var sample = Sample(kind: kind, sentMilliseconds: sent, answeredMilliseconds: sent, succeeded: false, authority: nil)
                         if let answer = try? client.send("POST", kind == .acquire ? "/v1/acquire" : "/v1/validate",
                                                          json: kind == .acquire ? "{\"cores\":\(cores)}" : "{}"),
-                           let json = answer.json {
-                            sample.succeeded = kind == .acquire ? (json["outcome"] as? String) == "granted" : (json["allowed"] as? Bool) == true
-                            sample.authority = (json["authority"] as? String).flatMap { UInt64($0, radix: 16) }
+                           let fields = answer.answerFields {
+                            sample.succeeded = kind == .acquire ? fields.outcome == "granted" : fields.allowed == true
+                            sample.authority = fields.authority.flatMap { UInt64($0, radix: 16) }
                         }
                         sample.answeredMilliseconds = MonotonicSeconds.milliseconds()
                         state.samples.withLock { $0.append(sample) }
                         usleep(kind == .acquire ? 10_000 : 5_000)
                     }
                     state.finished.add(1, ordering: .relaxed)
-                }.start()
+                }
             }
         }
 
-        var collected: [Sample] { state.samples.withLock { $0 } }
+        package var collected: [Sample] { state.samples.withLock { $0 } }
 
         /// Validations sent in [start, end] (CLOCK_MONOTONIC ms), and how many were denied or unanswered.
-        func validations(from start: Double, to end: Double) -> (attempted: Int, failed: Int) {
+        package func validations(from start: Double, to end: Double) -> (attempted: Int, failed: Int) {
             let window = collected.filter { $0.kind == .validate && $0.sentMilliseconds >= start && $0.sentMilliseconds <= end }
             return (window.count, window.filter { !$0.succeeded }.count)
         }
 
-        func stop() {
+        package func stop() {
             state.running.store(false, ordering: .relaxed)
             _ = waitUntil(timeout: 10) { state.finished.load(ordering: .relaxed) == 2 }
         }
     }
 
     /// The licensed figures of one run.
-    struct RunFigures: Codable, Sendable {
+    package struct RunFigures: Codable, Sendable {
         /// Kill to the first acquire granted by an authority other than the victim; nil: none in time.
-        var takeoverSeconds: Double?
-        var validationsAttempted: Int
-        var validationsFailed: Int
-        var acquiresAttempted: Int
-        var acquiresFailed: Int
+        package var takeoverSeconds: Double?
+        package var validationsAttempted: Int
+        package var validationsFailed: Int
+        package var acquiresAttempted: Int
+        package var acquiresFailed: Int
     }
 
     /// Waits (at most `timeout` seconds after the kill) for the client's first acquire granted by an
     /// authority other than `victim`, then counts what the client saw between the kill and then.
-    static func measureLicensedTakeover(client: ClientLoop, victim: UInt64, killedAtMilliseconds: Double,
+    package static func measureLicensedTakeover(client: ClientLoop, victim: UInt64, killedAtMilliseconds: Double,
                                         timeout: Double) -> RunFigures {
         func served(_ samples: [Sample]) -> Sample? {
             samples.first { $0.kind == .acquire && $0.sentMilliseconds >= killedAtMilliseconds && $0.succeeded
@@ -193,7 +199,7 @@ enum LicensedTakeover {
 
     /// Waits until the client's acquires are granted (the cluster elected an authority and the
     /// client's agent holds its cores); returns the authority that answered.
-    static func waitForFirstGrant(client: ClientLoop, timeout: Double) throws -> UInt64 {
+    package static func waitForFirstGrant(client: ClientLoop, timeout: Double) throws -> UInt64 {
         var authority: UInt64?
         _ = waitUntil(timeout: timeout) {
             authority = client.collected.last { $0.kind == .acquire && $0.succeeded }?.authority

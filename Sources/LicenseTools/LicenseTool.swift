@@ -1,4 +1,5 @@
 import Crypto
+import Licensing
 
 /// What a `licmesh license ...` command prints and its exit status. The logic of the vendor tooling
 /// lives here, as functions from arguments to output, so tests run it without spawning a process;

@@ -2,7 +2,12 @@
 import Glibc
 #endif
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Mesh
 import Synchronization
 
 /// Every process and temporary folder a benchmark creates, so that none outlives it: on a normal
@@ -45,17 +50,25 @@ public enum ChildProcesses {
 
     /// A new private folder under the system's temporary directory, removed by `removeFolder` or on interrupt.
     public static func makeTemporaryFolder(prefix: String) throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/\(prefix).XXXXXX").utf8CString)
+        let temporary = temporaryDirectory()
+        var template = Array((temporary + "/\(prefix).XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
             guard let base = buffer.baseAddress else { return false }
             return mkdtemp(base) != nil
         }
         guard made else {
-            throw BenchmarkError("cannot create a temporary folder under \(NSTemporaryDirectory()): \(String(cString: strerror(errno)))")
+            throw BenchmarkError("cannot create a temporary folder under \(temporary): \(String(cString: strerror(errno)))")
         }
         let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         state.withLock { _ = $0.folders.insert(path) }
         return path
+    }
+
+    /// $TMPDIR when set, else /tmp (what Foundation's NSTemporaryDirectory gives on Linux).
+    private static func temporaryDirectory() -> String {
+        guard let value = getenv("TMPDIR"), value.pointee != 0 else { return "/tmp" }
+        let path = String(cString: value)
+        return path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
     public static func removeFolder(_ path: String) {
@@ -82,8 +95,8 @@ public enum ChildProcesses {
 }
 
 /// One child process with its standard output on a pipe, read line by line on a thread of its own.
-final class ChildProcess: Sendable {
-    let pid: pid_t
+package final class ChildProcess: Sendable {
+    package let pid: pid_t
     private let exitStatus = Mutex<Int32?>(nil)
 
     /// `setpriv --pdeathsig KILL` when present: a SIGKILLed benchmark still takes its children along.
@@ -98,7 +111,7 @@ final class ChildProcess: Sendable {
 
     /// Starts `executable` with `arguments`; standard input from /dev/null, standard error to
     /// `stderrPath` (or /dev/null), each standard output line handed to `onLine` on the reader thread.
-    init(executable: String, arguments: [String], stderrPath: String?, onLine: @escaping @Sendable (Substring) -> Void) throws {
+    package init(executable: String, arguments: [String], stderrPath: String?, onLine: @escaping @Sendable (Substring) -> Void) throws {
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else {
             throw BenchmarkError("cannot create a pipe: \(String(cString: strerror(errno)))")
@@ -140,12 +153,10 @@ final class ChildProcess: Sendable {
         pid = child
         ChildProcesses.register(child)
 
-        let thread = Thread {
+        _ = IOThread(name: "agent-output") {
             Self.readLines(from: readEnd, onLine: onLine)
             close(readEnd)
         }
-        thread.stackSize = 1 << 18
-        thread.start()
     }
 
     private static func readLines(from fd: Int32, onLine: (Substring) -> Void) {
@@ -166,13 +177,13 @@ final class ChildProcess: Sendable {
         if !pending.isEmpty { onLine(Substring(String(decoding: pending, as: UTF8.self))) }
     }
 
-    func signal(_ number: Int32) {
+    package func signal(_ number: Int32) {
         guard !hasExited() else { return }
         kill(pid, number)
     }
 
     /// Reaps the child if it has exited; true once it has.
-    func hasExited() -> Bool {
+    package func hasExited() -> Bool {
         exitStatus.withLock { status in
             if status != nil { return true }
             var raw: Int32 = 0
@@ -188,7 +199,7 @@ final class ChildProcess: Sendable {
 
     /// Waits up to `timeout` seconds for the child to exit; true if it did.
     @discardableResult
-    func waitForExit(timeout: Double) -> Bool {
+    package func waitForExit(timeout: Double) -> Bool {
         let deadline = MonotonicSeconds.now() + timeout
         while !hasExited() {
             if MonotonicSeconds.now() >= deadline { return false }
@@ -198,7 +209,7 @@ final class ChildProcess: Sendable {
     }
 
     /// SIGTERM, a grace period, then SIGKILL; always reaps.
-    func stop(grace: Double) {
+    package func stop(grace: Double) {
         if grace > 0 {
             signal(SIGTERM)
             if waitForExit(timeout: grace) { return }
@@ -209,18 +220,18 @@ final class ChildProcess: Sendable {
 }
 
 /// CLOCK_MONOTONIC in seconds and milliseconds: the clock of the agents' `at_ms` on the same host.
-enum MonotonicSeconds {
-    static func nanoseconds() -> Int64 {
+package enum MonotonicSeconds {
+    package static func nanoseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
     }
-    static func now() -> Double { Double(nanoseconds()) / 1e9 }
-    static func milliseconds() -> Double { Double(nanoseconds()) / 1e6 }
+    package static func now() -> Double { Double(nanoseconds()) / 1e9 }
+    package static func milliseconds() -> Double { Double(nanoseconds()) / 1e6 }
 }
 
 /// Sleeps in small steps until `condition` holds or `timeout` seconds pass; true if it held.
-func waitUntil(timeout: Double, step: UInt32 = 10_000, _ condition: () -> Bool) -> Bool {
+package func waitUntil(timeout: Double, step: UInt32 = 10_000, _ condition: () -> Bool) -> Bool {
     let deadline = MonotonicSeconds.now() + timeout
     while true {
         if condition() { return true }
@@ -230,7 +241,7 @@ func waitUntil(timeout: Double, step: UInt32 = 10_000, _ condition: () -> Bool) 
 }
 
 /// Sleeps `seconds` (any length; resumes after signals).
-func sleepSeconds(_ seconds: Double) {
+package func sleepSeconds(_ seconds: Double) {
     let deadline = MonotonicSeconds.now() + max(0, seconds)
     while true {
         let left = deadline - MonotonicSeconds.now()
