@@ -190,3 +190,23 @@ package func printError(_ text: String) {
 package func padded(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
+
+/// Runs a command line and exits with its code: what `body` returns, 64 for a usage error (its text
+/// on standard error), 1 for any other error (named there). Both executables end this way.
+package func exitRunning(_ body: () throws -> Int32) -> Never {
+    do {
+        exit(try body())
+    } catch let error as UsageError {
+        printError(error.description)
+        exit(64)
+    } catch {
+        printError("error: \(error)")
+        exit(1)
+    }
+}
+
+/// Parses `arguments` against `command` and runs what they name (0 when they only asked for help).
+package func parseAndRun(_ arguments: [String], command: Command, path: String) throws -> Int32 {
+    guard let (command, parsed) = try Parser.parse(arguments, command: command, path: path) else { return 0 }
+    return try command.run(parsed)
+}

@@ -194,19 +194,32 @@ public struct PushPullState: Hashable, Sendable {
 /// table that differs anywhere is sent whole, as before.
 public enum MemberDigest {
     public static func of(_ member: Member) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        func mix64(_ value: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }
-        mix64(member.id.rawValue)
-        mix64(member.incarnation)
-        mix(member.state.rawValue)
-        for byte in member.address.rawValue.utf8 { mix(byte) }
-        mix(0xFF)   // never in UTF-8: the address ends here
-        for byte in member.metadata { mix(byte) }
-        return hash
+        var hash = FNV1a64()
+        hash.mix64(member.id.rawValue)
+        hash.mix64(member.incarnation)
+        hash.mix(member.state.rawValue)
+        hash.mix(member.address.rawValue.utf8)
+        hash.mix(0xFF)   // never in UTF-8: the address ends here
+        hash.mix(member.metadata)
+        return hash.value
+    }
+}
+
+/// FNV-1a, 64 bits: the per-row hash both push-pull digests are built from (not cryptographic; a
+/// collision only delays anti-entropy until either side changes).
+struct FNV1a64 {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func mix(_ byte: UInt8) {
+        value ^= UInt64(byte)
+        value = value &* 0x0000_0100_0000_01b3
+    }
+
+    mutating func mix(_ bytes: some Sequence<UInt8>) { for byte in bytes { mix(byte) } }
+
+    /// Little-endian.
+    mutating func mix64(_ word: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
     }
 }
 
@@ -216,16 +229,12 @@ public enum MemberDigest {
 /// either store changes (gossip carries every change anyway).
 public enum PayloadDigest {
     public static func of(_ payload: AppPayload) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        for byte in payload.key.utf8 { mix(byte) }
-        mix(0xFF)   // never in UTF-8: the key ends here
-        for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: payload.version >> UInt64(shift))) }
-        for byte in payload.value { mix(byte) }
-        return hash
+        var hash = FNV1a64()
+        hash.mix(payload.key.utf8)
+        hash.mix(0xFF)   // never in UTF-8: the key ends here
+        hash.mix64(payload.version)
+        hash.mix(payload.value)
+        return hash.value
     }
 }
 

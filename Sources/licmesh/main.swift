@@ -25,17 +25,8 @@ func commandList() -> [Command] {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-do {
+exitRunning {
     // licmesh-bench parses bench's flags, so they pass through untouched.
-    if arguments.first == "bench" { exit(try BenchLauncher.run(Array(arguments.dropFirst()))) }
-    if let (command, parsed) = try Parser.parse(arguments, command: root, path: "licmesh") {
-        exit(try command.run(parsed))
-    }
-    exit(0)
-} catch let error as UsageError {
-    printError(error.description)
-    exit(64)
-} catch {
-    printError("error: \(error)")
-    exit(1)
+    if arguments.first == "bench" { return try BenchLauncher.run(Array(arguments.dropFirst())) }
+    return try parseAndRun(arguments, command: root, path: "licmesh")
 }

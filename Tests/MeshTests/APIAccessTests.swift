@@ -239,7 +239,7 @@ extension TransportTests {
             let path = "/tmp/licmesh-test-\(getpid())-token"
             defer { unlink(path) }
             func write(_ text: String, mode: mode_t) {
-                FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+                _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
                 chmod(path, mode)
             }
             write("0123456789abcdef0123\n", mode: 0o640)
@@ -257,7 +257,7 @@ extension TransportTests {
             let path = Self.socketPath("cli")
             let tokenPath = "/tmp/licmesh-test-\(getpid())-cli-token"
             let token = "cli-token-0123456789abcdef"
-            FileManager.default.createFile(atPath: tokenPath, contents: Data((token + "\n").utf8))
+            _ = FileManager.default.createFile(atPath: tokenPath, contents: Data((token + "\n").utf8))
             chmod(tokenPath, 0o600)
             defer { unlink(tokenPath) }
             let api = try Self.start {
