@@ -39,7 +39,8 @@ extension LicensingNode {
         self.term?.confirmedAt = now
         lastContact = now
         let clocks = serverClocks(now: now)
-        outbox.append(.publish(LedgerPayloads.payload(epoch: term.epoch, authority: id, beat: term.beat, clocks: clocks), urgent: false))
+        outbox.append(.publish(LedgerPayloads.payload(epoch: term.epoch, authority: id, beat: term.beat, headCounter: term.headCounter,
+                                                      clocks: clocks), urgent: false))
         if let clocks { learnServerClocks(clocks, now: now) }
     }
 

@@ -174,9 +174,15 @@ public enum LedgerPayloads {
     /// The epoch payload; a heartbeat's also carries the license servers' clocks (`ServerClocks`), as
     /// varints: the median, then the latest's distance from it (zigzag), about 6 bytes where two fixed
     /// words took 16.
-    public static func payload(epoch: Epoch, authority: NodeID, beat: UInt32 = 0, clocks: ServerClocks? = nil) -> AppPayload {
+    ///
+    /// It also names the authority's latest ledger head (`headCounter`): a replica whose head is older
+    /// knows the head's own gossip missed it, and fetches the ledger (a head is announced again only
+    /// when the ledger changes, the heartbeat every few seconds).
+    public static func payload(epoch: Epoch, authority: NodeID, beat: UInt32 = 0, headCounter: UInt32 = 0,
+                               clocks: ServerClocks? = nil) -> AppPayload {
         var value: [UInt8] = []
         appendUInt64(authority.rawValue, to: &value)
+        appendVarint(UInt64(headCounter), to: &value)
         if let clocks {
             appendVarint(UInt64(bitPattern: clocks.median), to: &value)
             let distance = clocks.latest &- clocks.median
@@ -195,13 +201,13 @@ public enum LedgerPayloads {
     }
 
     public enum Decoded: Hashable, Sendable {
-        case epoch(Epoch, authority: NodeID, beat: UInt32, clocks: ServerClocks?)
+        case epoch(Epoch, authority: NodeID, beat: UInt32, headCounter: UInt32, clocks: ServerClocks?)
         case head(LedgerHead)
 
         /// The epochs it names: each must be plausible before it is believed.
         public var epochs: [Epoch] {
             switch self {
-            case .epoch(let epoch, _, _, _): [epoch]
+            case .epoch(let epoch, _, _, _, _): [epoch]
             case .head(let head): [head.epoch, head.through.epoch]
             }
         }
@@ -214,13 +220,16 @@ public enum LedgerPayloads {
         switch payload.key {
         case epochKey:
             guard payload.value.count >= 8, let authority = readUInt64(Array(payload.value[0..<8])) else { return nil }
-            guard payload.value.count > 8 else { return .epoch(epoch, authority: NodeID(authority), beat: low, clocks: nil) }
             var index = 8
+            guard let counter = readVarint(payload.value, at: &index), counter <= UInt64(UInt32.max) else { return nil }
+            guard index < payload.value.count else {
+                return .epoch(epoch, authority: NodeID(authority), beat: low, headCounter: UInt32(counter), clocks: nil)
+            }
             guard let median = readVarint(payload.value, at: &index), let zigzag = readVarint(payload.value, at: &index),
                   index == payload.value.count else { return nil }
             let distance = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
             let clocks = ServerClocks(median: Int64(bitPattern: median), latest: Int64(bitPattern: median) &+ distance)
-            return .epoch(epoch, authority: NodeID(authority), beat: low, clocks: clocks)
+            return .epoch(epoch, authority: NodeID(authority), beat: low, headCounter: UInt32(counter), clocks: clocks)
         case headKey:
             let words = stride(from: 0, to: payload.value.count, by: 8).map { Array(payload.value[$0..<min($0 + 8, payload.value.count)]) }
             let values = words.compactMap(readUInt64)

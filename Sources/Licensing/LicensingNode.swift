@@ -114,6 +114,12 @@ public struct LicensingNode: Sendable {
     var heardFromInactiveUntil: Instant?
     var pull: PullInFlight?
     var nextFullPullAt: Instant?
+    /// Since when this node follows an authority whose ledger head it never received.
+    var headMissingSince: Instant?
+    /// The newest head the authority's heartbeat named, and the newest a completed pull of its whole
+    /// ledger made up for (a replica that holds neither is missing the head).
+    var heardHead: (epoch: Epoch, counter: UInt32)?
+    var coveredHead: (epoch: Epoch, counter: UInt32)?
     var fullPullBackoff: Duration?
     var pullCursor: UInt64
     var pullPeers: [NodeID] = []
@@ -330,7 +336,7 @@ public struct LicensingNode: Sendable {
         switch decoded {
         case .head(let head)?:
             learnHead(head)
-        case .epoch(let newEpoch, let newAuthority, _, let clocks)?:
+        case .epoch(let newEpoch, let newAuthority, _, let headCounter, let clocks)?:
             // An epoch newer than any we know of was established moments ago: its authority is alive,
             // even while our membership still holds it dead (a restart whose refutation has not reached
             // us). Taking over from it would revoke what it just granted. A replay carries only epochs
@@ -341,6 +347,7 @@ public struct LicensingNode: Sendable {
                 // A heartbeat of the authority we follow renews this node's lease, and says the time.
                 lastContact = now
                 if let clocks { learnServerClocks(clocks, now: now) }
+                heardHeadCounter(headCounter, epoch: newEpoch)
             } else if newEpoch < highestEpochSeen, newAuthority != id, members[newAuthority]?.state == .alive {
                 // An authority below an epoch we know of (established while it was away: a restart, a
                 // partition under `available`). Its grants would lose to that epoch's stamps; tell it,

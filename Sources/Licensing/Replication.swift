@@ -29,6 +29,34 @@ extension LicensingNode {
     struct WholeLedgerPull: Sendable {
         var named: Set<NodeID> = []
         var resumeAfter = Stamp.zero
+        /// The head the heartbeat had named when it started: once complete, this replica holds it.
+        var makesUpFor: (epoch: Epoch, counter: UInt32)?
+    }
+
+    /// A heartbeat of the followed authority named its latest head.
+    mutating func heardHeadCounter(_ counter: UInt32, epoch: Epoch) {
+        if let heard = heardHead, (heard.epoch, heard.counter) >= (epoch, counter) { return }
+        heardHead = (epoch, counter)
+    }
+
+    /// The newest head of the followed authority this replica knows it holds: announced to it, or made
+    /// up for by a whole-ledger pull.
+    var headHeld: (epoch: Epoch, counter: UInt32)? {
+        var held: (epoch: Epoch, counter: UInt32)?
+        if let head = announcedHead, head.epoch == epoch, head.authority == authority { held = (head.epoch, head.counter) }
+        if let covered = coveredHead, covered.epoch == epoch, held.map({ ($0.epoch, $0.counter) < (covered.epoch, covered.counter) }) ?? true {
+            held = covered
+        }
+        return held
+    }
+
+    /// This node follows an authority but lacks its current head: none arrived, or its heartbeat names
+    /// a newer one than any that did.
+    var isMissingHead: Bool {
+        guard term == nil, let authority, authority != id else { return false }
+        guard let held = headHeld else { return true }
+        guard let heard = heardHead, heard.epoch == epoch else { return false }
+        return held.counter < heard.counter
     }
 
     /// The authority's stamp up to which its committed ledger is complete: below its oldest change
@@ -91,41 +119,66 @@ extension LicensingNode {
         announcedHead = head
     }
 
-    /// Whether this replica should ask a peer for entries: it follows an authority whose announced
-    /// digest differs from its own.
-    var wantsEntries: Bool {
-        guard term == nil, !isLeaving, let head = announcedHead, head.epoch == epoch, head.authority == authority else { return false }
-        return ledger.digest != head.digest
+    /// What this replica lacks, and where it gets it.
+    enum LedgerGap {
+        /// Entries changed after its head: from its peers.
+        case entries(LedgerHead)
+        /// It is complete up to the head and still differs, or the head never reached it: the
+        /// authority's whole ledger.
+        case wholeLedger(NodeID)
     }
 
-    /// When this replica next asks for entries (nil: it need not).
+    /// Nil when this node needs nothing: it is the authority, follows none, or holds the head's digest.
+    var ledgerGap: LedgerGap? {
+        guard term == nil, !isLeaving, let authority, authority != id else { return nil }
+        // The authority's head never reached this node (its gossip missed it, and a head is announced
+        // again only when the ledger changes): its whole ledger, after a grace period.
+        if headMissingSince != nil { return .wholeLedger(authority) }
+        guard let head = announcedHead, head.epoch == epoch, head.authority == authority else { return nil }
+        guard ledger.digest != head.digest else { return nil }
+        return syncedThrough >= head.through ? .wholeLedger(authority) : .entries(head)
+    }
+
+    /// When this replica next asks (nil: it need not).
     var nextPullAt: Instant? {
-        guard wantsEntries, let head = announcedHead else { return nil }
+        guard let gap = ledgerGap else { return nil }
         if pull?.whole != nil { return pull?.retryAt }
-        if syncedThrough >= head.through { return max(pull?.retryAt ?? .zero, nextFullPullAt ?? .zero) }
-        return pull?.retryAt ?? clock
+        switch gap {
+        case .entries:
+            return pull?.retryAt ?? clock
+        case .wholeLedger:
+            // Two heartbeats for a head that is late rather than lost (the epoch's payload and the
+            // head's travel apart).
+            let graceEnd = headMissingSince.map { $0 + settings.heartbeatInterval * 2 } ?? .zero
+            return max(pull?.retryAt ?? .zero, nextFullPullAt ?? .zero, graceEnd)
+        }
     }
 
-    /// Called at the end of every input: asks a peer for what this replica lacks, if it is time.
+    /// Called at the end of every input: asks a peer (or the authority) for what this replica lacks,
+    /// if it is time.
     mutating func pullIfDue(now: Instant) {
-        guard wantsEntries, let head = announcedHead else {
-            if term != nil || announcedHead.map({ ledger.digest == $0.digest }) == true { fullPullBackoff = nil }
+        if !isMissingHead { headMissingSince = nil } else if headMissingSince == nil { headMissingSince = now }
+        guard let gap = ledgerGap else {
+            fullPullBackoff = nil
             return
         }
         guard let due = nextPullAt, now >= due else { return }
-        if let whole = pull?.whole, pull?.peer == head.authority {
+        if let whole = pull?.whole, let authority, pull?.peer == authority {
             // The rest of the authority's whole ledger, after what its last answer carried.
             pull?.retryAt = now + settings.ledgerPullInterval
-            send(.pull(since: whole.resumeAfter, held: nil), to: head.authority)
-        } else if syncedThrough >= head.through {
-            // Complete up to the head, and still different: only the authority's whole ledger can say how.
+            send(.pull(since: whole.resumeAfter, held: nil), to: authority)
+            return
+        }
+        switch gap {
+        case .wholeLedger(let authority):
             let backoff = fullPullBackoff ?? settings.ledgerPullInterval.scaled(by: 2)
             fullPullBackoff = min(backoff.scaled(by: 2), .seconds(30))
             nextFullPullAt = now + backoff
             fullLedgerPulls += 1
-            pull = PullInFlight(peer: head.authority, retryAt: now + settings.ledgerPullInterval, whole: WholeLedgerPull())
-            send(.pull(since: .zero, held: nil), to: head.authority)
-        } else {
+            pull = PullInFlight(peer: authority, retryAt: now + settings.ledgerPullInterval,
+                                whole: WholeLedgerPull(makesUpFor: heardHead.flatMap { $0.epoch == epoch ? $0 : nil }))
+            send(.pull(since: .zero, held: nil), to: authority)
+        case .entries(let head):
             guard let peer = nextPullPeer() else { return }
             pull = PullInFlight(peer: peer, retryAt: now + settings.ledgerPullInterval)
             // What this replica holds of the head's epoch beyond where it is complete: pulls from other
@@ -143,7 +196,7 @@ extension LicensingNode {
             pullPeersVersion = membershipVersion
             pullPeers = members.compactMap { node, view in view.state == .alive && view.advert?.licenseValid == true ? node : nil }.sorted()
         }
-        guard !pullPeers.isEmpty else { return announcedHead?.authority }
+        guard !pullPeers.isEmpty else { return authority }
         pullCursor = pullCursor &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return pullPeers[Int((pullCursor >> 33) % UInt64(pullPeers.count))]
     }
@@ -225,6 +278,8 @@ extension LicensingNode {
         if part.isLast, !part.hasMore {
             newer += ledger.grants.values.filter { !whole.named.contains($0.node) }
             pull?.whole = nil
+            // It holds everything the authority held, so the head it was missing too.
+            if let madeUp = whole.makesUpFor { coveredHead = madeUp }
         } else {
             pull?.whole = whole
         }

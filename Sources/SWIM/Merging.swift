@@ -175,8 +175,18 @@ extension SWIMInstance {
     /// life, raise our incarnation above it and tell everyone (refutation), the accuser first: it is the
     /// one about to declare us dead, and the urgent fan-out picks its members at random.
     mutating func refute(incarnation: UInt64, accuser: NodeID? = nil, now: Instant) {
-        guard !isLeaving, incarnation >= myself.incarnation else {
+        guard !isLeaving else {
             metrics.updatesIgnored += 1
+            return
+        }
+        guard incarnation >= myself.incarnation else {
+            // Refuted already, but the accuser has not heard: our refutation to it was lost, and gossip
+            // may miss it until its suspicion ends in a death. Tell it again, directly (one datagram
+            // per accusation it sends us, as the buddy system does: it pings us with the suspicion).
+            metrics.updatesIgnored += 1
+            if let accuser, accuser != myself.id, let member = table[accuser]?.member, member.state.isActive {
+                sendGossip([aliveGossip(of: myself)], to: member.address)
+            }
             return
         }
         myself.incarnation = incarnation + 1   // below maximumIncarnation: `apply` checked it

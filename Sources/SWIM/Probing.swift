@@ -140,6 +140,16 @@ extension SWIMInstance {
         metrics.unexpectedAcks += 1
     }
 
+    /// A member we are probing sent us an application message from its own address: as good as its
+    /// ack, for the round-robin probe and for an out-of-band one (a request to it timed out). The
+    /// probe's datagrams may all have been lost while the member answered a request; without this it
+    /// would be suspected although it had just spoken. (In encrypted mode the envelope rejects a
+    /// replayed message, so only the member itself can do this.)
+    mutating func probeAnswered(by id: NodeID) {
+        if probe?.target == id { probe = nil }
+        for (sequence, suspectProbe) in suspectProbes where suspectProbe.target == id { suspectProbes[sequence] = nil }
+    }
+
     /// Ping-req: ping the target for the requester; answer with the ack, or a nack if none comes in time.
     mutating func serveIndirectProbe(_ request: PingRequest, from requester: Address, now: Instant) {
         guard !relays.keys.contains(where: { relays[$0]?.originalSequence == request.sequence

@@ -71,7 +71,25 @@ extension SWIMInstance {
         nextPushPullAt = now + pushPullInterval
         guard let partner = randomActiveMembers(count: 1, excluding: []).first else { return }
         metrics.pushPullsStarted += 1
+        // Bounded: a partner that never answers (its stream broke) stays in the set until the next
+        // exchange with it; clearing the set when it grows keeps a lost answer from costing memory.
+        if digestExchangePartners.count > 64 { digestExchangePartners.removeAll() }
+        digestExchangePartners.insert(partner.address)
         outbox.append(.pushPull(localState(join: false, omittingMembers: true, omittingPayloads: true), to: partner.address))
+    }
+
+    /// A partner answered a periodic exchange with its rows: its table differed from ours. If ours
+    /// still differs from what it sent (we know something it does not), it gets our rows in an
+    /// exchange of their own, so that anti-entropy runs both ways as when every exchange carried
+    /// every row; equal tables cost nothing more.
+    mutating func answerDifferingTable(_ state: PushPullState, from partner: Address) {
+        // Only after our own digest exchange: the follow-up's answer must not start another one.
+        guard digestExchangePartners.remove(partner) != nil else { return }
+        guard !state.join, state.memberDigest == nil, !state.members.isEmpty, !isLeaving else { return }
+        let theirs = state.members.reduce(0) { $0 ^ MemberDigest.of($1) }
+        guard theirs != memberDigest else { return }
+        metrics.pushPullsStarted += 1
+        outbox.append(.pushPull(localState(join: false, omittingPayloads: true), to: partner))
     }
 
     /// Try a member we hold dead: after a partition (or a host cut off and plugged back in) each side

@@ -37,6 +37,8 @@ public struct SWIMInstance: Sendable {
     /// Keys of payloads their publisher refreshes periodically (a heartbeat): each node passes a
     /// version on fewer times (`ownRetransmitLimit`). Set by the application that publishes them.
     public var periodicPayloadKeys: Set<String> = []
+    /// Partners of our periodic exchanges (digests only) whose answer has not come yet.
+    var digestExchangePartners: Set<Address> = []
     var nextSequence: UInt32
 
     // Probing.
@@ -246,6 +248,7 @@ public struct SWIMInstance: Sendable {
         case .gossip:
             break
         case .app(let message):
+            if table[message.source]?.member.address == from { probeAnswered(by: message.source) }
             outbox.append(.deliverMessage(message, from: from))
         case .pushPullRequest(let state):
             merge(state, now: now)
@@ -262,6 +265,7 @@ public struct SWIMInstance: Sendable {
         case .pushPullResponse(let state):
             merge(state, now: now)
             markJoined()
+            answerDifferingTable(state, from: from)
         }
         return flush()
     }

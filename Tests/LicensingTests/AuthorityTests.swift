@@ -223,10 +223,10 @@ import SWIM
         nextHead.counter += 1
         #expect(LedgerPayloads.payload(head: head).version < LedgerPayloads.payload(head: nextHead).version, "each announcement supersedes the last")
         let epochPayload = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77)
-        #expect(LedgerPayloads.decode(epochPayload) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77, clocks: nil))
+        #expect(LedgerPayloads.decode(epochPayload) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77, headCounter: 0, clocks: nil))
         let withClocks = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77,
                                                 clocks: ServerClocks(median: 1_800_000_000, latest: 1_800_000_060))
-        #expect(LedgerPayloads.decode(withClocks) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77,
+        #expect(LedgerPayloads.decode(withClocks) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 77, headCounter: 0,
                                                              clocks: ServerClocks(median: 1_800_000_000, latest: 1_800_000_060)))
         let nextBeat = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 78)
         let nextEpoch = LedgerPayloads.payload(epoch: Epoch(round: 5, serverRank: 0), authority: NodeID(9), beat: 0)
@@ -234,13 +234,14 @@ import SWIM
         #expect(LedgerPayloads.decode(AppPayload(key: "lm.grant.zz", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1])) == nil)
         #expect(LedgerPayloads.decode(AppPayload(key: "lm.grant.0000000000000001", version: 1, value: [1])) == nil)
         #expect(LedgerPayloads.decode(AppPayload(key: "lm.h", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1])) == nil, "a head has four words")
-        #expect(LedgerPayloads.decode(AppPayload(key: "lm.e", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1, 0x80])) == nil, "a clock cut short")
-        let past = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 1,
+        #expect(LedgerPayloads.decode(AppPayload(key: "lm.e", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1, 0, 0x80])) == nil, "a clock cut short")
+        #expect(LedgerPayloads.decode(AppPayload(key: "lm.e", version: 1, value: [0, 0, 0, 0, 0, 0, 0, 1])) == nil, "the head counter is missing")
+        let past = LedgerPayloads.payload(epoch: Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 1, headCounter: 300,
                                           clocks: ServerClocks(median: 1_800_000_000, latest: 1_799_999_000))
-        #expect(LedgerPayloads.decode(past) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 1,
+        #expect(LedgerPayloads.decode(past) == .epoch(Epoch(round: 4, serverRank: 2), authority: NodeID(9), beat: 1, headCounter: 300,
                                                        clocks: ServerClocks(median: 1_800_000_000, latest: 1_799_999_000)),
                 "a latest clock behind the median (skew) round-trips too")
-        #expect(past.value.count <= 8 + 5 + 2, "the clocks take a few bytes, not two words")
+        #expect(past.value.count <= 8 + 2 + 5 + 2, "the head counter and the clocks take a few bytes, not words")
         #expect(LedgerPayloads.decode(AppPayload(key: "other", version: 1, value: [])) == nil)
     }
 

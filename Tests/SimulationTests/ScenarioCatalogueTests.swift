@@ -32,11 +32,31 @@ import Simulation
     /// naming an epoch newer than any known now proves its sender alive. A long partition under
     /// `majority` (226): the majority side's authority stepped down with a change that never reached
     /// its quorum still in its replica, which then differed from every other for good; such changes
-    /// are now taken back.
+    /// are now taken back. A rolling start (218): a request to the authority was lost, the out-of-band
+    /// probe's pings too, and the authority was suspected although its answer to the retried request
+    /// had arrived; a message from a probed member now counts as its ack. A short partition under
+    /// `available` (567): a node's refutation to its accuser was lost and gossip missed the accuser,
+    /// which declared it dead; a node now answers a stale accusation with its current incarnation.
     @Test(arguments: [(ScenarioCatalogue.Kind.lateRestartOfAuthority, UInt64(503)), (.lateRestartOfAuthority, 674),
-                      (.lateRestartOfAuthority, 997), (.longPartitionMajority, 226)])
+                      (.lateRestartOfAuthority, 997), (.longPartitionMajority, 226), (.rollingStart, 218),
+                      (.shortPartitionAvailable, 567)])
     func seedsThatOnceFailed(_ kind: ScenarioCatalogue.Kind, _ seed: UInt64) throws {
         let result = try ScenarioCatalogue.run(kind, seed: seed)
+        #expect(result.passed, "\(result.failureReport)")
+    }
+
+    /// Hostile-network seeds the 10,000-run bench once failed. Long partitions (majority 50, available
+    /// 515): the new authority's ledger head never reached some replicas (gossip missed them, and a
+    /// head is announced again only when the ledger changes), which then never pulled; a replica that
+    /// follows an authority without its head now pulls its whole ledger after two heartbeats. A whole
+    /// cluster restart (102): the client's node suspected the authority when the round-robin probe's
+    /// datagrams were lost although the authority had just answered its request; a member's message
+    /// now counts as its ack. (Seed 273 of the same scenario still fails: a node suspects the freshly
+    /// restarted authority 1.4 s after its return; not understood yet.)
+    @Test(arguments: [(ScenarioCatalogue.Kind.longPartitionMajority, UInt64(50)), (.longPartitionAvailable, 515),
+                      (.wholeClusterRestart, 102)])
+    func hostileSeedsThatOnceFailed(_ kind: ScenarioCatalogue.Kind, _ seed: UInt64) throws {
+        let result = try ScenarioCatalogue.run(kind, seed: seed, hostile: true)
         #expect(result.passed, "\(result.failureReport)")
     }
 

@@ -1,0 +1,52 @@
+import Testing
+@testable import SWIM
+
+/// Two ways a live member was suspected, and then declared dead, although it had spoken (found by the
+/// 10,000-run catalogue: rolling-start seed 218, short-partition-available seed 567).
+@Suite struct LostRefutationTests {
+    /// The member refuted, but its refutation to the accuser was lost and gossip missed the accuser;
+    /// the accuser's next ping carries the old suspicion: the member tells it again, directly.
+    @Test func aStaleAccusationIsAnsweredWithTheCurrentIncarnation() {
+        var swim = instance(1, knowing: [member(2), member(3)])
+        let accusation = GossipMessage(source: NodeID(2), piggyback: [.suspect(id: NodeID(1), incarnation: 0, suspecter: NodeID(2))])
+        _ = swim.receive(.gossip(accusation), from: address(2), now: t0)
+        #expect(swim.myself.incarnation == 1, "refuted once")
+        let again = swim.receive(.gossip(accusation), from: address(2), now: t0 + ms(10))
+        let toAccuser = again.sends.filter { $0.1 == address(2) }.flatMap(\.0.piggyback)
+        #expect(toAccuser.contains(.alive(id: NodeID(1), incarnation: 1, address: address(1), metadata: [])),
+                "the accuser hears the current incarnation again")
+        #expect(swim.myself.incarnation == 1, "no second refutation: the first one stands")
+    }
+
+    /// A request to a member timed out, so it is probed out of band; its answer to the request then
+    /// arrives while the probe's pings are lost. Its message counts as the probe's ack.
+    @Test func aMessageFromAProbedMemberIsAsGoodAsItsAck() {
+        func run(answering: Bool) -> MemberState? {
+            var swim = instance(1, knowing: [member(2), member(3)], settings: classic)
+            _ = swim.probeNow(NodeID(2), now: t0)
+            if answering {
+                _ = swim.receive(.app(AppMessage(source: NodeID(2), bytes: [1])), from: address(2), now: t0 + ms(5))
+            }
+            _ = swim.tick(now: t0 + .seconds(3))
+            return swim.member(NodeID(2))?.state
+        }
+        #expect(run(answering: false) == .suspect, "no word from it: suspected, as before")
+        #expect(run(answering: true) == .alive)
+    }
+
+    /// The same for the round-robin probe: the member's message arrives while the probe's ping is lost.
+    @Test func aMessageDuringTheRoundRobinProbeIsAsGoodAsItsAck() {
+        func run(answering: Bool) -> MemberState? {
+            var swim = instance(1, knowing: [member(2)], settings: classic)
+            let started = swim.tick(now: t0 + .seconds(1))
+            guard started.pings.contains(where: { $0.1 == address(2) }) else { return nil }
+            if answering {
+                _ = swim.receive(.app(AppMessage(source: NodeID(2), bytes: [1])), from: address(2), now: t0 + .seconds(1) + ms(5))
+            }
+            _ = swim.tick(now: t0 + .seconds(1) + ms(1_900))
+            return swim.member(NodeID(2))?.state
+        }
+        #expect(run(answering: false) == .suspect)
+        #expect(run(answering: true) == .alive)
+    }
+}
