@@ -54,12 +54,23 @@ extension LicensingNode {
     }
 
     mutating func handleHeartbeat(_ beatEpoch: Epoch, beat: UInt32, from sender: NodeID, now: Instant) {
+        // Only license servers confirm heartbeats: an ordinary node handed a replayed one stays out of
+        // it (its ack would count towards the quorum and its clock towards the servers' median).
+        guard terms?.serverRank(of: mac) != nil else {
+            rejections.notAServer += 1
+            return
+        }
         guard followAuthority(beatEpoch, from: sender, now: now) else { return }
         send(.heartbeatAck(beatEpoch, beat: beat, time: wallTime(at: now) ?? 0), to: sender)
     }
 
     mutating func handleHeartbeatAck(_ beatEpoch: Epoch, beat: UInt32, time: Int64, from server: NodeID, now: Instant) {
         guard let term, term.epoch == beatEpoch, term.beat == beat else { return }
+        // A confirmation counts only from a member advertising one of the license's server MACs.
+        guard serverCandidates.contains(server) else {
+            rejections.notAServer += 1
+            return
+        }
         noteHeard(from: server, now: now)
         if time > 0 { self.term?.serverTimes[server] = (time, now) }
         self.term?.beatConfirmations.insert(server)

@@ -606,6 +606,8 @@ public struct LicensingRejections: Hashable, Sendable {
     public var stale = 0
     /// Requests for cores from a node that is not a live member advertising a valid license.
     public var notAMember = 0
+    /// Heartbeats reaching a node that is no license server (replays), and heartbeat acks from one.
+    public var notAServer = 0
     /// Ledger entries from a node this one neither asked nor follows as authority.
     public var unsolicitedEntries = 0
     /// Pulls from a peer answered less than half a pull interval before (replays, or a peer looping).

@@ -213,4 +213,24 @@ import SWIM
         #expect(node.trustedTime(Self.expires - 100 * 86_400) == Self.expires + 10)
         #expect(node.validate(unixTime: Self.expires - 100 * 86_400).message.contains("expired"))
     }
+
+    /// Hostile catalogue seed 491: a heartbeat replayed to an ordinary node made it acknowledge, and its
+    /// clock (28 days off) became the servers' median, so every node distrusted its own clock and no
+    /// server could be authority. Only servers answer heartbeats; only servers' answers count.
+    @Test func onlyLicenseServersConfirmHeartbeats() {
+        var h = LicensingHarness(count: 4, servers: 3, maxCores: 8, requestedCores: 2)
+        h.refreshViews()
+        let epoch = h.node(1).epoch
+        #expect(h.node(1).isAuthority)
+        h.queue.removeAll()
+        h.handle(h.nodes[NodeID(4)]!.receive(.heartbeat(epoch, beat: 1, time: 1_800_000_000), from: NodeID(1), now: h.now), from: NodeID(4))
+        #expect(h.queue.isEmpty, "an ordinary node does not acknowledge")
+        #expect(h.node(4).rejections.notAServer == 1)
+        let beat = h.node(1).term!.beat
+        let confirmations = h.node(1).term!.beatConfirmations
+        h.handle(h.nodes[NodeID(1)]!.receive(.heartbeatAck(epoch, beat: beat, time: 1_802_480_000), from: NodeID(4), now: h.now), from: NodeID(1))
+        #expect(h.node(1).term!.beatConfirmations == confirmations, "its acknowledgement does not count")
+        #expect(h.node(1).term!.serverTimes[NodeID(4)] == nil, "nor its clock")
+        #expect(h.node(1).rejections.notAServer == 1)
+    }
 }

@@ -51,10 +51,13 @@ import Simulation
     /// follows an authority without its head now pulls its whole ledger after two heartbeats. A whole
     /// cluster restart (102): the client's node suspected the authority when the round-robin probe's
     /// datagrams were lost although the authority had just answered its request; a member's message
-    /// now counts as its ack. (Seed 273 of the same scenario still fails: a node suspects the freshly
-    /// restarted authority 1.4 s after its return; not understood yet.)
+    /// now counts as its ack; and (491) a heartbeat replayed to an ordinary node made it acknowledge,
+    /// its clock, days off, became the servers' median, and no server could be authority any more:
+    /// only servers answer heartbeats now. Seeds 273 and 571 of that scenario failed too (a node lost
+    /// its grant to a takeover after a false suspicion) and pass since; their traces were not studied.
     @Test(arguments: [(ScenarioCatalogue.Kind.longPartitionMajority, UInt64(50)), (.longPartitionAvailable, 515),
-                      (.wholeClusterRestart, 102)])
+                      (.wholeClusterRestart, 102), (.wholeClusterRestart, 273), (.wholeClusterRestart, 491),
+                      (.wholeClusterRestart, 571)])
     func hostileSeedsThatOnceFailed(_ kind: ScenarioCatalogue.Kind, _ seed: UInt64) throws {
         let result = try ScenarioCatalogue.run(kind, seed: seed, hostile: true)
         #expect(result.passed, "\(result.failureReport)")

@@ -71,6 +71,7 @@ enum LicensedMetrics {
                         PrometheusSample([("reason", "stale")], Double(node.rejections.stale)),
                         PrometheusSample([("reason", "unsolicited-entries")], Double(node.rejections.unsolicitedEntries)),
                         PrometheusSample([("reason", "throttled-pull")], Double(node.rejections.throttledPulls)),
+                        PrometheusSample([("reason", "not-a-server")], Double(node.rejections.notAServer)),
                     ])
         out.counter("licmesh_ledger_whole_pulls_total", help: "Pulls of the authority's whole ledger (a replica complete up to the announced head whose digest differed).",
                     value: Double(node.fullLedgerPulls))
