@@ -90,14 +90,7 @@ extension LicensingNode {
         let unpushed = term.unpushed
         guard digest != term.announcedDigest || !unpushed.isEmpty else { return }
         self.term?.unpushed = []
-        if !unpushed.isEmpty {
-            for server in eligibleServers() where server != id {
-                for start in stride(from: 0, to: unpushed.count, by: LicensingCodec.grantsPerPart) {
-                    let grants = Array(unpushed[start..<min(start + LicensingCodec.grantsPerPart, unpushed.count)])
-                    send(.entries(LedgerEntries(from: .zero, through: .zero, isLast: true, hasMore: false, grants: grants)), to: server)
-                }
-            }
-        }
+        for server in eligibleServers() where server != id { push(unpushed, to: server) }
         guard digest != term.announcedDigest, term.headCounter < UInt32.max else { return }
         let counter = term.headCounter + 1
         self.term?.announcedDigest = digest
@@ -284,9 +277,14 @@ extension LicensingNode {
             pull?.whole = whole
         }
         newer.sort { $0.stamp < $1.stamp }
-        for start in stride(from: 0, to: newer.count, by: LicensingCodec.grantsPerPart) {
-            let grants = Array(newer[start..<min(start + LicensingCodec.grantsPerPart, newer.count)])
-            send(.entries(LedgerEntries(from: .zero, through: .zero, isLast: true, hasMore: false, grants: grants)), to: authority)
+        push(newer, to: authority)
+    }
+
+    /// Sends entries unasked, in parts of a datagram each; zero stamps: a push claims no completeness.
+    mutating func push(_ grants: [Grant], to node: NodeID) {
+        for start in stride(from: 0, to: grants.count, by: LicensingCodec.grantsPerPart) {
+            let part = Array(grants[start..<min(start + LicensingCodec.grantsPerPart, grants.count)])
+            send(.entries(LedgerEntries(from: .zero, through: .zero, isLast: true, hasMore: false, grants: part)), to: node)
         }
     }
 }

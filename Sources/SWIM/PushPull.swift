@@ -64,9 +64,9 @@ extension SWIMInstance {
 
     /// Anti-entropy with a random member. Members and payloads go as digests: in a settled cluster
     /// every table and store is the same and the exchange carries 16 bytes of state; a partner whose
-    /// digest differs answers with all its members (or payloads), and gets ours when it starts an
-    /// exchange with us (or we with it, finding it differs). Joins send everything: the joiner's state
-    /// is what the other side lacks.
+    /// digest differs answers with all its members (or payloads); it gets our members in a follow-up
+    /// exchange if ours still differ (`answerDifferingTable`), our payloads when it starts an exchange
+    /// with us. Joins send everything: the joiner's state is what the other side lacks.
     mutating func startPeriodicPushPull(now: Instant) {
         nextPushPullAt = now + pushPullInterval
         guard let partner = randomActiveMembers(count: 1, excluding: []).first else { return }

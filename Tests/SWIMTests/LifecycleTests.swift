@@ -89,6 +89,24 @@ import Testing
         #expect(differs?.members.map(\.id) == [NodeID(1), NodeID(2)])
     }
 
+    @Test func aPartnerThatLacksOurMembersGetsThemInOneFollowUpExchange() {
+        var swim = instance(1, knowing: [member(2), member(3)])
+        let start = swim.tick(now: t0 + .seconds(120))   // well past the first push-pull
+        guard let partner = start.compactMap({ if case .pushPull(let state, let to) = $0, state.memberDigest != nil { to } else { nil } }).first else {
+            Issue.record("no periodic exchange started")
+            return
+        }
+        func followUps(_ out: [Directive]) -> [PushPullState] {
+            out.compactMap { if case .pushPull(let state, let to) = $0, to == partner { state } else { nil } }
+        }
+        // The partner's table differs and lacks member 3: we send our rows once.
+        let partial = PushPullState(join: false, source: NodeID(9), members: [member(1), member(2)], payloads: [])
+        let first = followUps(swim.receive(.pushPullResponse(partial), from: partner, over: .stream, now: t0 + .seconds(120)))
+        #expect(first.count == 1 && first.first?.members.contains { $0.id == NodeID(3) } == true)
+        // Its answer to that follow-up starts nothing more, whatever it says.
+        #expect(followUps(swim.receive(.pushPullResponse(partial), from: partner, over: .stream, now: t0 + .seconds(121))).isEmpty)
+    }
+
     @Test func fullStateArrivingAsADatagramIsIgnoredAndCounted() {
         var swim = instance(1, knowing: [member(2)])
         let request = PushPullState(join: true, source: NodeID(5), members: [member(5)], payloads: [])
