@@ -208,7 +208,7 @@ public struct ClusterNode: Sendable {
     /// Licensing's reactions to SWIM's output.
     mutating func react(to directives: [Directive], now: Instant, output: inout Output) -> [LicensingDirective] {
         var reactions: [LicensingDirective] = []
-        var membershipChanged = false
+        var changedMembers: [NodeID] = []
         for directive in directives {
             switch directive {
             case .deliver(let payload):
@@ -221,15 +221,21 @@ public struct ClusterNode: Sendable {
                 }
             case .event(let event):
                 switch event.kind {
-                case .joined, .suspected, .refuted, .confirmedDead, .left, .updated, .forgotten: membershipChanged = true
+                case .joined, .suspected, .refuted, .confirmedDead, .left, .updated, .forgotten:
+                    if let node = event.memberID { changedMembers.append(node) }
                 case .idConflict, .refutedSuspicionOfSelf: break
                 }
             case .send, .pushPull, .replyOnStream, .streamPing:
                 break
             }
         }
-        if membershipChanged {
-            reactions += licensing!.updateMembership(swim.members, now: now)
+        if !changedMembers.isEmpty {
+            // Each changed member once, as SWIM holds it now (after every event of this input).
+            var seen: Set<NodeID> = [], current: [Member] = [], forgotten: [NodeID] = []
+            for node in changedMembers where seen.insert(node).inserted {
+                if let member = swim.member(node) { current.append(member) } else { forgotten.append(node) }
+            }
+            reactions += licensing!.updateMembers(current, forgotten: forgotten, now: now)
         }
         return reactions
     }

@@ -42,8 +42,8 @@ extension LicensingNode {
     var everyServerAlive: Bool {
         guard let terms else { return false }
         var alive: Set<UInt64> = [mac]
-        for view in members.values where view.state == .alive {
-            if let advert = view.advert { alive.insert(advert.mac) }
+        for node in serverCandidates where members[node]?.state == .alive {
+            if let advert = members[node]?.advert { alive.insert(advert.mac) }
         }
         return terms.servers.allSatisfy(alive.contains)
     }
@@ -154,12 +154,7 @@ extension LicensingNode {
     /// Identity: each MAC belongs to one host. Live members advertising the same one are reported (a
     /// copied config, or a node lying about its MAC to pass for a server), and excluded from authority.
     mutating func detectDuplicateMACs(now: Instant) {
-        var holders: [UInt64: [NodeID]] = [mac: [id]]
-        for (node, view) in members where view.state == .alive {
-            guard let advert = view.advert else { continue }
-            holders[advert.mac, default: []].append(node)
-        }
-        let found = holders.filter { $0.value.count > 1 }.map { MACConflict(mac: $0.key, nodes: $0.value.sorted()) }.sorted { $0.mac < $1.mac }
+        let found = members.sharedMACs.sorted().map { MACConflict(mac: $0, nodes: members.holders(of: $0)) }
         guard found != duplicateMACs else { return }
         duplicateMACs = found
         emit(.duplicateMACs(found), now: now)

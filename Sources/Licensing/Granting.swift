@@ -274,26 +274,33 @@ extension LicensingNode {
     var nextReleaseDue: Instant? {
         let mayReclaim = mayReclaimDead
         var due: Instant?
-        for grant in ledger.holders where grant.node != id {
-            guard let at = releaseDue(of: grant.node, mayReclaimDead: mayReclaim) else { continue }
+        for node in departedHolders {
+            guard let at = releaseDue(of: node, mayReclaimDead: mayReclaim) else { continue }
             if due == nil || at < due! { due = at }
         }
         return due
+    }
+
+    /// Holders that are no active member (held dead or departed, or strangers), lowest ID first: the
+    /// only ones whose cores may come back. Found without a pass over the ledger, which is as large as
+    /// the cluster: this is asked after every input.
+    var departedHolders: [NodeID] {
+        (members.inactive.union(strangerSince.keys)).filter { $0 != id && ledger.cores(of: $0) > 0 }.sorted()
     }
 
     /// Cores of a node that left come back at once; of a dead one, after the grace period (by then
     /// its lease has lapsed, if it is alive on the other side of a partition).
     mutating func releaseDepartedHolders(now: Instant) {
         guard term != nil else { return }
-        for grant in ledger.holders where grant.node != id && members[grant.node] == nil && strangerSince[grant.node] == nil {
+        for grant in ledger.grants.values where grant.cores > 0 && grant.node != id && members[grant.node] == nil && strangerSince[grant.node] == nil {
             strangerSince[grant.node] = now
         }
         let mayReclaim = mayReclaimDead
-        for grant in ledger.holders where grant.node != id {
-            guard let due = releaseDue(of: grant.node, mayReclaimDead: mayReclaim), now >= due,
-                  term?.pending.values.contains(where: { $0.grant.node == grant.node }) == false,
+        for node in departedHolders {
+            guard let due = releaseDue(of: node, mayReclaimDead: mayReclaim), now >= due,
+                  term?.pending.values.contains(where: { $0.grant.node == node }) == false,
                   let stamp = nextStamp(now: now) else { continue }
-            commit(Grant(node: grant.node, cores: 0, stamp: stamp), requester: nil, requestID: 0, now: now)
+            commit(Grant(node: node, cores: 0, stamp: stamp), requester: nil, requestID: 0, now: now)
         }
     }
 

@@ -74,13 +74,12 @@ public struct LicensingNode: Sendable {
     /// still answers pings, and must not be elected by them).
     public internal(set) var isLeaving = false
 
-    var members: [NodeID: MemberView] = [:]
-    /// Members whose advert names one of the license's server MACs: the only ones the election looks
-    /// at, so choosing the authority costs the number of servers, not of members. Recomputed, with
-    /// the license judgments, only when the membership or the license changes (`membershipChanged`),
-    /// never per ledger payload.
-    var serverCandidates: [NodeID] = []
-    /// Bumped by `membershipChanged`; the license judgments were last made at `judgedVersion`.
+    /// The other members as licensing knows them, indexed (`MemberDirectory`).
+    var members: MemberDirectory
+    /// Members whose advert names one of the license's server MACs, lowest ID first.
+    var serverCandidates: [NodeID] { members.serverCandidates }
+    /// Bumped when the membership or the license changes; the license judgments (made only then, never
+    /// per ledger payload) were last made at `judgedVersion`.
     var membershipVersion: UInt64 = 0
     var judgedVersion: UInt64 = .max
     var promised = Epoch.none
@@ -122,8 +121,6 @@ public struct LicensingNode: Sendable {
     var coveredHead: (epoch: Epoch, counter: UInt32)?
     var fullPullBackoff: Duration?
     var pullCursor: UInt64
-    var pullPeers: [NodeID] = []
-    var pullPeersVersion: UInt64 = .max
     /// When each peer's last pull was answered (`handlePull` throttles).
     var lastServed: [NodeID: (since: Stamp, at: Instant)] = [:]
     /// Ledger holders that are no member this node knows of, since when (their cores are returned after
@@ -218,6 +215,8 @@ public struct LicensingNode: Sendable {
                 settings: LicensingSettings = LicensingSettings(), life: UInt64 = 0, requestIDBase: UInt64 = 1) throws(SettingsError) {
         try settings.validate()
         self.nextRequestID = max(1, requestIDBase)
+        self.members = MemberDirectory(ownID: id, ownMAC: mac)
+        self.members.relicense(serverMACs: Set(terms?.servers ?? []))
         self.pullCursor = id.rawValue ^ life.byteSwapped
         self.id = id
         self.mac = mac
@@ -269,12 +268,18 @@ public struct LicensingNode: Sendable {
 
     // MARK: - Inputs
 
-    /// The membership view changed: every other member as SWIM knows it.
+    /// The membership view, whole: every other member as SWIM knows it (a start from a converged view;
+    /// members missing from it were forgotten).
     public mutating func updateMembership(_ view: [Member], now: Instant) -> [LicensingDirective] {
+        let present = Set(view.map(\.id))
+        return updateMembers(view, forgotten: members.views.keys.filter { !present.contains($0) }.sorted(), now: now)
+    }
+
+    /// Some members changed: `changed` as SWIM now holds them, `forgotten` no longer held at all (their
+    /// tombstones expired). The cost is that of the changes, whatever the cluster's size.
+    public mutating func updateMembers(_ changed: [Member], forgotten: [NodeID], now: Instant) -> [LicensingDirective] {
         clock = max(clock, now)
-        var seen: Set<NodeID> = []
-        for member in view where member.id != id {
-            seen.insert(member.id)
+        for member in changed where member.id != id {
             var entry = members[member.id] ?? MemberView(state: member.state, advert: nil, inactiveSince: nil)
             if member.state.isActive {
                 entry.inactiveSince = nil
@@ -289,32 +294,20 @@ public struct LicensingNode: Sendable {
             entry.state = member.state
             entry.address = member.address
             entry.advert = NodeAdvert(metadata: member.metadata)
-            members[member.id] = entry
+            members.set(member.id, entry)
             if heardLately(entry) { noteHeardFromInactive(until: entry.heardAt! + heardWindow) }
         }
-        for (node, entry) in members where !seen.contains(node) {
+        for node in forgotten where node != id {
             // Forgotten by SWIM (tombstone expired): keep it as dead for the release clock.
-            var gone = entry
+            guard var gone = members[node] else { continue }
             gone.state = .dead
             if gone.inactiveSince == nil { gone.inactiveSince = now }
             if gone.notAliveSince == nil { gone.notAliveSince = now }
-            members[node] = gone
+            members.set(node, gone)
         }
-        membershipChanged()
+        membershipVersion &+= 1
         reconsider(now: now)
         return finish(now: now)
-    }
-
-    /// Members' states or adverts, or the license, changed: recompute what is derived from them.
-    mutating func membershipChanged() {
-        membershipVersion &+= 1
-        guard let terms else {
-            serverCandidates = []
-            return
-        }
-        serverCandidates = members.compactMap { node, view in
-            view.advert.map { terms.serverRank(of: $0.mac) != nil } == true ? node : nil
-        }.sorted()
     }
 
     /// Whether a payload may be stored and passed on: anything not the ledger's, and ledger payloads
@@ -539,7 +532,8 @@ public struct LicensingNode: Sendable {
     public mutating func replaceLicense(_ newTerms: LicenseTerms?, valid: Bool, now: Instant) -> [LicensingDirective] {
         clock = max(clock, now)
         terms = newTerms
-        membershipChanged()
+        members.relicense(serverMACs: Set(newTerms?.servers ?? []))
+        membershipVersion &+= 1
         licenseValid = valid && newTerms != nil
         if licenseValid { nextAttemptAt = nil; lastRefusal = lastRefusal.flatMap { if case .notLicensed = $0 { nil } else { $0 } } }
         reconsider(now: now)
@@ -552,7 +546,7 @@ public struct LicensingNode: Sendable {
     /// a replayer could re-send proves nothing and is not noted.
     mutating func noteHeard(from sender: NodeID, now: Instant) {
         guard sender != id else { return }
-        members[sender]?.heardAt = now
+        members.noteHeard(from: sender, at: now)
         if let view = members[sender], heardLately(view) { noteHeardFromInactive(until: now + heardWindow) }
     }
 

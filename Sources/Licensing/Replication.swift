@@ -185,10 +185,7 @@ extension LicensingNode {
     /// life, so the simulator reproduces it): the load of serving spreads over the cluster, and the
     /// authority is asked as often as any other member.
     mutating func nextPullPeer() -> NodeID? {
-        if pullPeersVersion != membershipVersion {
-            pullPeersVersion = membershipVersion
-            pullPeers = members.compactMap { node, view in view.state == .alive && view.advert?.licenseValid == true ? node : nil }.sorted()
-        }
+        let pullPeers = members.pullPeers
         guard !pullPeers.isEmpty else { return authority }
         pullCursor = pullCursor &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return pullPeers[Int((pullCursor >> 33) % UInt64(pullPeers.count))]

@@ -271,7 +271,8 @@ extension Simulator {
                 apply(output, of: node)
                 scheduleTick(node)
             }
-            guard let check = instances[node]?.validate(feature: "batch", unixTime: wallClock(of: node)) else { continue }
+            let unixTime = wallClock(of: node)
+            guard let check = instances[node]?.validateInPlace(feature: "batch", unixTime: unixTime) else { continue }
             tracker.validations += 1
             if !check.isAllowed, tracker.everHeld[node], !tracker.partitionSeen { tracker.failedValidations += 1 }
         }

@@ -241,6 +241,10 @@ extension ClusterNode {
     /// of the run time; an in-place access borrows it.
     @inline(__always)
     mutating func deadlineInPlace() -> Instant { nextDeadline }
+
+    /// `validate`, read in place for the same reason (every live node validates every round).
+    @inline(__always)
+    mutating func validateInPlace(feature: String?, unixTime: Int64) -> LicenseCheck { validate(feature: feature, unixTime: unixTime) }
 }
 
 /// What the queue holds.
