@@ -94,9 +94,11 @@ extension LicensingNode {
         return false
     }
 
-    /// A live member advertising a valid copy of our license (or of another version of it).
+    /// A live member advertising a valid copy of our license (or of another version of it). A suspect
+    /// counts: it is asking (from its own address, in its current life), and the suspicion may be a
+    /// lost probe or a replayed rumour; refusing it would take cores from a node that is up.
     func isLicensedMember(_ node: NodeID) -> Bool {
-        guard let view = members[node], view.state == .alive, let advert = view.advert else { return false }
+        guard let view = members[node], view.state.isActive, let advert = view.advert else { return false }
         return advert.licenseValid && advert.holdsVersionOfSameLicense(as: self.advert)
     }
 

@@ -123,8 +123,10 @@ extension SWIMInstance {
 
     mutating func handleAck(_ ack: Ack, now: Instant) {
         if let current = probe, current.sequence == ack.sequence, current.target == ack.source {
-            probe = nil
             adjustHealth(by: -1)
+            // Its answer to one probe answers every probe of it still open (an out-of-band one whose
+            // datagrams were lost would otherwise make it suspect moments after it answered).
+            probeAnswered(by: ack.source)
             return
         }
         if let relay = relays[ack.sequence], relay.target == ack.source {
@@ -134,7 +136,7 @@ extension SWIMInstance {
         }
         if let suspectProbe = suspectProbes[ack.sequence], suspectProbe.target == ack.source {
             // It answered us; it will refute by itself (our ping told it of the suspicion).
-            suspectProbes[ack.sequence] = nil
+            probeAnswered(by: ack.source)
             return
         }
         metrics.unexpectedAcks += 1

@@ -38,6 +38,24 @@ import SWIM
         #expect(Epoch(round: Epoch.maximumRound, serverRank: 1).next(serverRank: 1).round == Epoch.maximumRound, "saturates, never wraps")
     }
 
+    /// A member the authority holds suspect (a lost probe, a replayed rumour) still has its held
+    /// grant confirmed: its request comes from its own address in its current life, so it is up.
+    /// Refusing it as "not a member" took the cores of a node that had done nothing wrong (found
+    /// while trying a watch of the authority: hostile whole-cluster-restart seeds 293, 570, 829).
+    @Test func aSuspectMemberKeepsItsCores() {
+        var h = LicensingHarness(count: 4, servers: 3, maxCores: 8, requestedCores: 2)
+        h.refreshViews()
+        h.acquire(4)
+        #expect(h.node(4).ownGrant?.cores == 2)
+        let advert = h.node(4).advert.metadata
+        let suspect = Member(id: NodeID(4), address: Address("n4"), incarnation: 0, state: .suspect, metadata: advert)
+        h.handle(h.nodes[NodeID(1)]!.updateMembers([suspect], forgotten: [], now: h.now), from: NodeID(1))
+        h.acquire(4)
+        #expect(h.node(4).ownGrant?.cores == 2, "confirmed, not refused")
+        #expect(h.node(1).rejections.notAMember == 0)
+        #expect(h.validates(4))
+    }
+
     /// Finding 3: an acquire "from" a node ID that was never a member was granted, and its cores were
     /// never returned. Now it is refused; and a grant to a stranger already in the ledger (a forged
     /// payload) is returned after the grace period.

@@ -49,4 +49,23 @@ import Testing
         #expect(run(answering: false) == .suspect)
         #expect(run(answering: true) == .alive)
     }
+
+    /// An out-of-band probe's ping is lost while the member acks our round-robin probe: that ack answers
+    /// both (found while trying a watch of the authority: rolling-start seed 35 suspected a member
+    /// 50 ms after it had acked).
+    @Test func anAckToOneProbeAnswersEveryOpenProbeOfTheMember() {
+        func run(acking: Bool) -> MemberState? {
+            var swim = instance(1, knowing: [member(2)], settings: classic)
+            let started = swim.tick(now: t0 + .seconds(1))
+            guard let roundRobin = started.pings.first(where: { $0.1 == address(2) })?.0 else { return nil }
+            _ = swim.probeNow(NodeID(2), now: t0 + .seconds(1) + ms(1))   // its datagrams are lost
+            if acking {
+                _ = swim.receive(.ack(Ack(sequence: roundRobin.sequence, source: NodeID(2))), from: address(2), now: t0 + .seconds(1) + ms(5))
+            }
+            _ = swim.tick(now: t0 + .seconds(1) + ms(600))   // past the out-of-band probe's timeout, within the period
+            return swim.member(NodeID(2))?.state
+        }
+        #expect(run(acking: false) == .suspect, "no answer at all: suspected by the out-of-band probe")
+        #expect(run(acking: true) == .alive)
+    }
 }
