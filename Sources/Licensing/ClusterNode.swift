@@ -45,6 +45,8 @@ public struct ClusterNode: Sendable {
         // The authority's heartbeat renews every holder's lease five times per lease: each version
         // needs reaching nearly everyone, not every last node (the next one follows in seconds).
         if licensing != nil { self.swim.periodicPayloadKeys = LedgerPayloads.periodicKeys }
+        // The next server in line probes the authority once per protocol period (`watchedAuthority`).
+        self.licensing?.authorityWatchInterval = swim.settings.probeInterval
     }
 
     public var id: NodeID { swim.id }

@@ -112,6 +112,37 @@ extension LicensingNode {
         }
     }
 
+    /// The authority this node watches: the one it would take over from, being the next eligible
+    /// server after it. In a large cluster SWIM probes a given member about once per period in all,
+    /// so a crashed authority went unnoticed for one to two periods (longer in the tail); probed by
+    /// its successor every period, its crash is suspected within a period and a probe timeout, and the
+    /// successor proposes at once. Only one node watches: the cost does not grow with the cluster.
+    var watchedAuthority: NodeID? {
+        guard authorityWatchInterval != nil, let authority, authority != id, term == nil, candidacy == nil,
+              members[authority]?.state == .alive, selfEligible else { return nil }
+        let eligible = eligibleServers()
+        guard eligible.first == authority, eligible.dropFirst().first == id else { return nil }
+        return authority
+    }
+
+    /// Starts or stops the watch as this node's place in line changes.
+    mutating func scheduleAuthorityWatch(now: Instant) {
+        guard let interval = authorityWatchInterval, watchedAuthority != nil else {
+            nextWatchAt = nil
+            return
+        }
+        if nextWatchAt == nil { nextWatchAt = now + interval }
+    }
+
+    /// The watch is due: probe the authority (over a datagram and a stream, so one lost datagram
+    /// proves nothing; no answer within SWIM's probe timeout makes it suspect).
+    mutating func watchAuthority(now: Instant) {
+        nextWatchAt = nil
+        guard let interval = authorityWatchInterval, let watched = watchedAuthority else { return }
+        outbox.append(.watch(watched))
+        nextWatchAt = now + interval
+    }
+
     /// Whether an established authority is alive here; `authorityMissingSince` dates its absence.
     mutating func noteAuthorityPresence(now: Instant) {
         let present: Bool = if let authority { authority == id ? isAuthority : members[authority]?.state == .alive } else { false }

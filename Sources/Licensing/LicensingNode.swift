@@ -120,6 +120,10 @@ public struct LicensingNode: Sendable {
     var heardHead: (epoch: Epoch, counter: UInt32)?
     var coveredHead: (epoch: Epoch, counter: UInt32)?
     var fullPullBackoff: Duration?
+    /// How often the next server in line probes the authority itself (`ClusterNode` sets SWIM's probe
+    /// interval; nil: never), and when it next does (`Election.swift`, `watchAuthority`).
+    var authorityWatchInterval: Duration?
+    var nextWatchAt: Instant?
     var pullCursor: UInt64
     /// When each peer's last pull was answered (`handlePull` throttles).
     var lastServed: [NodeID: (since: Stamp, at: Instant)] = [:]
@@ -263,6 +267,7 @@ public struct LicensingNode: Sendable {
         if let until = heardFromInactiveUntil, until > clock { consider(until) }
         if wantsToAsk { consider(nextAttemptAt) }
         consider(nextPullAt)
+        consider(nextWatchAt)
         return deadline
     }
 
@@ -494,6 +499,7 @@ public struct LicensingNode: Sendable {
             releaseDepartedHolders(now: now)
         }
         expireLease(now: now)
+        if let due = nextWatchAt, now >= due { watchAuthority(now: now) }
         reconsider(now: now)
         return finish(now: now)
     }
@@ -563,6 +569,7 @@ public struct LicensingNode: Sendable {
         askAgainIfDue(now: now)
         announceHeadIfChanged(now: now)
         pullIfDue(now: now)
+        scheduleAuthorityWatch(now: now)
         return flush()
     }
 

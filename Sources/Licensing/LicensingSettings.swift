@@ -83,6 +83,7 @@ extension LicensingDirective {
             case .send(let message, let to): actions.append(.sendMessage(LicensingCodec.encode(message), to: to))
             case .publish(let payload, let urgent): actions.append(.publish(payload, urgent: urgent))
             case .probe(let id): actions.append(.probe(id))
+            case .watch(let id): actions.append(.watch(id))
             case .event(let event): events.append(event)
             }
         }
@@ -98,6 +99,8 @@ public enum LicensingDirective: Hashable, Sendable {
     case publish(AppPayload, urgent: Bool)
     /// Ask the membership layer to probe this member now: a request to it timed out.
     case probe(NodeID)
+    /// Ask the membership layer to check on the authority this node would take over from.
+    case watch(NodeID)
     case event(LicensingEvent)
 }
 

@@ -19,6 +19,10 @@ struct BroadcastQueue: Sendable {
         var order: UInt64
         /// A lower retransmit limit of its own (a periodically refreshed payload), or nil.
         var limit: Int?
+        /// For a periodic payload (`limit` set): where it was sent. Only a transmission to a new
+        /// recipient counts towards its few transmissions: a member we exchange many messages with
+        /// (a node watching us) would otherwise use them all, and others would miss this version.
+        var recipients: [Address] = []
     }
 
     private struct Slot: Sendable {
@@ -69,8 +73,9 @@ struct BroadcastQueue: Sendable {
 
     /// Takes updates that fit in `budget` bytes, best first, counting one transmission for each and
     /// dropping those that reach `limit`. `first`, when queued, is taken before all others
-    /// (the buddy system: a suspect hears of its suspicion first).
-    mutating func take(budget: Int, limit: Int, first: Subject? = nil) -> [Gossip] {
+    /// (the buddy system: a suspect hears of its suspicion first). A periodic payload sent again to
+    /// a `recipient` that had it costs none of its transmissions.
+    mutating func take(budget: Int, limit: Int, first: Subject? = nil, for recipient: Address? = nil) -> [Gossip] {
         var remaining = budget
         var taken: [Gossip] = []
         var moved: [(Subject, Int)] = []   // subject, transmits before this take
@@ -113,7 +118,16 @@ struct BroadcastQueue: Sendable {
         }
         for (subject, previous) in moved {
             guard var entry = entries[subject] else { continue }
-            entry.transmits = previous + 1
+            if entry.limit != nil, let recipient {
+                if entry.recipients.contains(recipient) {
+                    entry.transmits = previous
+                } else {
+                    entry.transmits = previous + 1
+                    entry.recipients.append(recipient)
+                }
+            } else {
+                entry.transmits = previous + 1
+            }
             if entry.transmits >= min(limit, entry.limit ?? limit) {
                 entries[subject] = nil
             } else {

@@ -87,6 +87,8 @@ public enum MembershipAction: Hashable, Sendable {
     case publish(AppPayload, urgent: Bool)
     case sendMessage([UInt8], to: NodeID)
     case probe(NodeID)
+    /// Probe a member the application depends on (a standby watching the active one): `watch(_:)`.
+    case watch(NodeID)
     case updateMetadata([UInt8])
 }
 
@@ -97,6 +99,7 @@ extension SWIMInstance {
         case .publish(let payload, let urgent): publish(payload, urgent: urgent, now: now)
         case .sendMessage(let bytes, let id): sendApplicationMessage(bytes, to: id)
         case .probe(let id): probeNow(id, now: now)
+        case .watch(let id): watch(id, now: now)
         case .updateMetadata(let metadata): updateMetadata(metadata, now: now)
         }
     }

@@ -183,13 +183,18 @@ extension SWIMInstance {
 
     /// A direct ping outside the probe schedule, optionally with indirect probes at once. No ack
     /// within the probe timeout makes us suspect the member (or confirm an existing suspicion).
-    mutating func startOutOfBandProbe(_ member: Member, indirect: Bool, now: Instant) {
+    mutating func startOutOfBandProbe(_ member: Member, indirect: Bool, overStream: Bool = false, now: Instant) {
         guard !isLeaving, !suspectProbes.values.contains(where: { $0.target == member.id }) else { return }
         let sequence = takeSequence()
         suspectProbes[sequence] = SuspectProbe(target: member.id, incarnation: member.incarnation,
                                                deadline: now + settings.probeTimeout * (localHealth + 1))
         metrics.probes += 1
         send(.ping(Ping(sequence: sequence, target: member.id, source: myself.id)), to: member.address, about: member.id)
+        // As the round-robin probe does once its direct ping went unanswered: over a stream, a lost
+        // datagram is retransmitted, so a live member answers even where there are no helpers.
+        if overStream {
+            outbox.append(.streamPing(Ping(sequence: sequence, target: member.id, source: myself.id), to: member.address))
+        }
         guard indirect else { return }
         for helper in randomActiveMembers(count: settings.indirectChecks, excluding: [member.id]) {
             metrics.indirectProbes += 1

@@ -320,7 +320,19 @@ public struct SWIMInstance: Sendable {
     /// is a failure detector too. No answer within the probe timeout makes us suspect the member.
     public mutating func probeNow(_ id: NodeID, now: Instant) -> [Directive] {
         guard let target = table[id]?.member, target.state.isActive else { return [] }
-        startOutOfBandProbe(target, indirect: true, now: now)
+        startOutOfBandProbe(target, indirect: true, overStream: settings.streamFallbackPing, now: now)
+        return flush()
+    }
+
+    /// Probes a member outside the schedule, over a datagram and a stream at once, without helpers:
+    /// for an application that checks one member every period (a standby watching the active node).
+    /// No helpers, because each answer the member sends carries its piggybacked news, and a member
+    /// answering four probers every period would spend its news's transmissions on them; a stream,
+    /// because a lost datagram must not make the member suspect. No answer on either within the
+    /// probe timeout makes us suspect it.
+    public mutating func watch(_ id: NodeID, now: Instant) -> [Directive] {
+        guard let target = table[id]?.member, target.state.isActive else { return [] }
+        startOutOfBandProbe(target, indirect: false, overStream: settings.streamFallbackPing, now: now)
         return flush()
     }
 
@@ -348,7 +360,7 @@ public struct SWIMInstance: Sendable {
     /// member the message is addressed to, so a suspicion of it goes first (buddy system).
     mutating func send(_ message: Message, to address: Address, about target: NodeID? = nil) {
         var message = message
-        fillPiggyback(&message, about: target)
+        fillPiggyback(&message, to: address, about: target)
         metrics.sent[Int(message.kind.rawValue)] += 1
         outbox.append(.send(message, to: address))
     }
@@ -356,7 +368,7 @@ public struct SWIMInstance: Sendable {
     /// Fills what the message's budget leaves with piggybacked updates: `leading` first (news for the
     /// addressee that is no longer queued), then the queued update about `target` (the buddy system:
     /// a suspect hears of its suspicion first), then the best of the rest.
-    mutating func fillPiggyback(_ message: inout Message, about target: NodeID?, leading: Gossip? = nil) {
+    mutating func fillPiggyback(_ message: inout Message, to address: Address, about target: NodeID?, leading: Gossip? = nil) {
         var room = settings.maxMessageSize - WireSize.fixedPart(of: message) - 2
         var piggyback: [Gossip] = []
         if let leading, WireSize.of(leading) <= room {
@@ -364,7 +376,7 @@ public struct SWIMInstance: Sendable {
             room -= WireSize.of(leading)
         }
         if room >= BroadcastQueue.smallestUpdate, !broadcasts.isEmpty {
-            piggyback += broadcasts.take(budget: room, limit: retransmitLimit, first: target.map { .member($0) })
+            piggyback += broadcasts.take(budget: room, limit: retransmitLimit, first: target.map { .member($0) }, for: address)
         }
         if !piggyback.isEmpty { message.setPiggyback(piggyback) }
     }
@@ -374,7 +386,7 @@ public struct SWIMInstance: Sendable {
     mutating func reply(_ message: Message, to address: Address, over channel: Channel, about target: NodeID? = nil,
                         leading: Gossip? = nil) {
         var message = message
-        fillPiggyback(&message, about: target, leading: leading)
+        fillPiggyback(&message, to: address, about: target, leading: leading)
         metrics.sent[Int(message.kind.rawValue)] += 1
         switch channel {
         case .datagram: outbox.append(.send(message, to: address))

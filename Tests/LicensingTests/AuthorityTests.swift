@@ -11,6 +11,26 @@ import SWIM
         for n in 2...5 { #expect(h.node(UInt64(n)).authority == NodeID(1), "node \(n) learned the authority") }
     }
 
+    /// The next server in line, and only it, checks on the authority every interval; it stops when
+    /// it is no longer next (here: it becomes the authority itself).
+    @Test func theNextServerInLineWatchesTheAuthority() {
+        var h = LicensingHarness(count: 5, servers: 3, maxCores: 10)
+        for n: UInt64 in 1...5 { h.nodes[NodeID(n)]!.authorityWatchInterval = .milliseconds(500) }
+        h.refreshViews()
+        h.probes = [:]
+        h.advance(by: .milliseconds(2_100))
+        #expect(h.probes[NodeID(2)] == Array(repeating: NodeID(1), count: 4), "every 500 ms")
+        #expect(h.probes.keys.sorted() == [NodeID(2)], "nobody else watches")
+        h.alive.remove(NodeID(1))
+        h.refreshViews()
+        h.advance(by: .seconds(1))
+        #expect(h.authorities() == [NodeID(2)])
+        h.probes = [:]
+        h.advance(by: .milliseconds(1_100))
+        #expect(h.probes[NodeID(2)] == nil, "the new authority watches nobody")
+        #expect(h.probes[NodeID(3)] == [NodeID(2), NodeID(2)], "the next one watches it")
+    }
+
     @Test func grantsUntilTheLimitThenRefusesWithTheFieldMessage() {
         var h = LicensingHarness(count: 5, servers: 3, maxCores: 7, requestedCores: 2)
         h.refreshViews()

@@ -101,7 +101,7 @@ struct LicensingHarness {
                 for other in nodes.keys.sorted() where other != id && reachable(id, other) {
                     deliver(payload, to: other)
                 }
-            case .probe(let target):
+            case .probe(let target), .watch(let target):
                 probes[id, default: []].append(target)
             case .event(let event):
                 events[id, default: []].append(event.kind)

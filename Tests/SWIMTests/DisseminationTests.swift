@@ -15,6 +15,20 @@ import Testing
         #expect(queue.isEmpty)
     }
 
+    /// A periodic payload (the authority's heartbeat) sent again and again to one member (a node that
+    /// watches us, pinging every period) keeps its few transmissions for the others.
+    @Test func aPeriodicPayloadSentAgainToOneRecipientKeepsItsTransmissions() {
+        var queue = BroadcastQueue()
+        let beat = Gossip.payload(AppPayload(key: "lm.e", version: 1, value: [1]))
+        queue.enqueue(beat, limit: 2)
+        queue.enqueue(alive(5))
+        for _ in 0..<5 { _ = queue.take(budget: 1000, limit: 3, for: address(9)) }
+        #expect(queue.queued(.payload("lm.e")) != nil, "still queued for others")
+        #expect(queue.queued(.member(NodeID(5))) == nil, "a membership update counts every transmission, as before")
+        #expect(queue.take(budget: 1000, limit: 3, for: address(7)) == [beat])
+        #expect(queue.isEmpty, "sent to two members: its limit")
+    }
+
     @Test func retransmitLimitFollowsLambdaLogN() {
         // n = 9 others + self = 10 active: ceil(log10(11)) = 2, times lambda 4.
         let swim = instance(1, knowing: (2...10).map { member($0) })

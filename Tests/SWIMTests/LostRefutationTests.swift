@@ -50,6 +50,27 @@ import Testing
         #expect(run(answering: true) == .alive)
     }
 
+    /// `watch`: a ping over a datagram and one over a stream, no helpers; no answer on either within
+    /// the probe timeout makes the member suspect, an answer on either keeps it alive.
+    @Test func aWatchPingsOverADatagramAndAStreamAndSuspectsOnlyWithoutAnAnswer() {
+        func run(answerOverStream: Bool?) -> MemberState? {
+            var swim = instance(1, knowing: [member(2), member(3), member(4)], settings: classic)
+            let sent = swim.watch(NodeID(2), now: t0)
+            let streamPings = sent.compactMap { if case .streamPing(let ping, let to) = $0, to == address(2) { ping } else { nil } }
+            #expect(sent.pings.map(\.1) == [address(2)] && streamPings.count == 1)
+            #expect(!sent.contains { if case .send(.pingReq, _) = $0 { true } else { false } }, "no helpers")
+            if let overStream = answerOverStream, let ping = streamPings.first {
+                _ = swim.receive(.ack(Ack(sequence: ping.sequence, source: NodeID(2))), from: address(2),
+                                 over: overStream ? .stream : .datagram, now: t0 + ms(5))
+            }
+            _ = swim.tick(now: t0 + ms(600))
+            return swim.member(NodeID(2))?.state
+        }
+        #expect(run(answerOverStream: nil) == .suspect)
+        #expect(run(answerOverStream: true) == .alive)
+        #expect(run(answerOverStream: false) == .alive)
+    }
+
     /// An out-of-band probe's ping is lost while the member acks our round-robin probe: that ack answers
     /// both (found while trying a watch of the authority: rolling-start seed 35 suspected a member
     /// 50 ms after it had acked).

@@ -241,7 +241,7 @@ final class AgentLoop {
             if metadata.count > Member.maximumMetadataLength {
                 return "metadata of \(metadata.count) bytes exceeds \(Member.maximumMetadataLength)"
             }
-        case .probe:
+        case .probe, .watch:
             break
         }
         return nil
