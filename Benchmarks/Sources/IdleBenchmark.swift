@@ -2,11 +2,14 @@
 import Glibc
 #endif
 import Foundation
+import Mesh
 import AgentHarness
 
 /// Traffic and cost of a cluster at rest: N `licmesh agent` processes on loopback converge, settle,
 /// then idle for a window; the agents' own counters (read with SIGUSR1 at both ends of the window)
 /// give bytes and packets sent per node per second, /proc gives CPU seconds and RSS per process.
+/// With `licensed`, the agents hold a license and the run measures start-up and an authority kill
+/// as well (`LicensedIdle`).
 public enum IdleBenchmark {
     public struct Options: Codable, Sendable {
         public var nodes: Int
@@ -15,9 +18,15 @@ public enum IdleBenchmark {
         public var profile: String
         public var settleSeconds: Double
         public var executable: String
-        public init(nodes: Int, seconds: Double, plain: Bool, profile: String, settleSeconds: Double, executable: String) {
+        public var licensed: Bool
+        /// Longest wait for the membership to converge; with `licensed` also for the ledgers, and
+        /// after the kill for each step of the takeover.
+        public var timeoutSeconds: Double
+        public init(nodes: Int, seconds: Double, plain: Bool, profile: String, settleSeconds: Double, executable: String,
+                    licensed: Bool = false, timeoutSeconds: Double = 120) {
             self.nodes = nodes; self.seconds = seconds; self.plain = plain; self.profile = profile
-            self.settleSeconds = settleSeconds; self.executable = executable
+            self.settleSeconds = settleSeconds; self.executable = executable; self.licensed = licensed
+            self.timeoutSeconds = timeoutSeconds
         }
     }
 
@@ -76,20 +85,46 @@ public enum IdleBenchmark {
         public var anonymousRSSMiB: Summary
         public var fileRSSMiB: Summary
         public var udpBytesPerSecondByKind: [String: Double]
+        var licensed: LicensedIdle.Figures?
     }
 
     public static func run(_ options: Options, resultsDirectory: String, print log: (String) -> Void) throws -> Results {
         ChildProcesses.installInterruptHandlers()
         let machine = MachineDescription.current()
         let mode = options.plain ? "plain (no encryption)" : "encrypted (AES-256-GCM, 52 bytes per packet)"
-        log("idle benchmark: \(options.nodes) agents on loopback, profile \(options.profile), \(mode), "
+        let licensing = options.licensed
+            ? ", licensed (\(LicensedIdle.servers) servers, \(LicensedIdle.coresPerNode) cores per node at start)" : ""
+        log("idle benchmark: \(options.nodes) agents on loopback, profile \(options.profile), \(mode)\(licensing), "
             + "window \(formatFixed(options.seconds, 0)) s after \(formatFixed(options.settleSeconds, 0)) s of settling")
         log("machine: \(machine.summary)")
 
-        let launch = AgentLaunch(executable: options.executable, profile: options.profile, plain: options.plain)
-        let cluster = try AgentCluster(count: options.nodes, firstID: 0xE000, launch: launch)
+        // Every agent holds a pipe to us, and with --licensed each read of its API is a connection.
+        DescriptorLimit.raise(toAtLeast: 4 * options.nodes + 1024)
+        let firstID: UInt64 = 0xE000
+        var launch = AgentLaunch(executable: options.executable, profile: options.profile, plain: options.plain)
+        var setup: LicensedIdle.Setup?
+        defer { setup?.remove() }
+        var watch: LicensedIdle.StartupWatch?
+        defer { watch?.stop() }
+        if options.licensed {
+            try LicensedTakeover.requireAgentLicenseFlags(executable: options.executable)
+            let made = try LicensedIdle.Setup(nodes: options.nodes, firstID: firstID)
+            setup = made
+            launch.perAgentArguments = made.perAgent
+            let ids = Set((0..<options.nodes).map { AgentProcess.hex(firstID + UInt64($0)) })
+            watch = LicensedIdle.StartupWatch(ports: made.ports, nodes: ids, timeout: options.timeoutSeconds)
+        }
+        let cluster = try AgentCluster(count: options.nodes, firstID: firstID, launch: launch, timeout: options.timeoutSeconds)
         defer { cluster.stop() }
-        log("converged in \(formatFixed(cluster.convergenceSeconds, 1)) s; settling")
+        log("converged in \(formatFixed(cluster.convergenceSeconds, 1)) s (membership)")
+        var startup: LicensedIdle.Startup?
+        if let watch {
+            startup = LicensedIdle.measureStartup(cluster, watch: watch, timeout: options.timeoutSeconds, log: log)
+            if let startup { log(LicensedIdle.table(LicensedIdle.Figures(servers: LicensedIdle.servers, coresPerNode: LicensedIdle.coresPerNode,
+                                                                          maxCores: LicensedIdle.coresPerNode * options.nodes,
+                                                                          startup: startup, takeover: nil))) }
+        }
+        log("settling")
         sleepSeconds(options.settleSeconds)
 
         let before = try snapshot(cluster)
@@ -123,7 +158,7 @@ public enum IdleBenchmark {
         var kinds: [String: Double] = [:]
         for node in nodes { for (kind, rate) in node.udpBytesPerSecondByKind { kinds[kind, default: 0] += rate / Double(nodes.count) } }
         let mib = Double(1 << 20)
-        let results = Results(
+        var results = Results(
             date: ISO8601DateFormatter().string(from: Date()), machine: machine, options: options, encrypted: !options.plain,
             nodes: nodes, udpBytesPerSecond: Summary(nodes.map(\.udpBytesPerSecond)),
             udpPacketsPerSecond: Summary(nodes.map(\.udpPacketsPerSecond)), tcpBytesPerSecond: Summary(nodes.map(\.tcpBytesPerSecond)),
@@ -133,7 +168,15 @@ public enum IdleBenchmark {
             anonymousRSSMiB: Summary(nodes.map { Double($0.anonymousRSSBytes) / mib }),
             fileRSSMiB: Summary(nodes.map { Double($0.fileRSSBytes) / mib }), udpBytesPerSecondByKind: kinds)
         log(table(results))
+        if let setup, let startup {
+            let takeover = try LicensedIdle.killAuthority(cluster, setup: setup, timeout: options.timeoutSeconds, log: log)
+            let figures = LicensedIdle.Figures(servers: LicensedIdle.servers, coresPerNode: LicensedIdle.coresPerNode,
+                                               maxCores: LicensedIdle.coresPerNode * options.nodes, startup: startup, takeover: takeover)
+            results.licensed = figures
+            log(LicensedIdle.table(figures))
+        }
         let name = "bench-idle-n\(options.nodes)-\(options.profile)-\(options.plain ? "plain" : "encrypted")"
+            + (options.licensed ? "-licensed" : "")
         let path = try BenchmarkResults.write(results, name: name + ".json", directory: resultsDirectory)
         log("wrote \(path)")
         return results
