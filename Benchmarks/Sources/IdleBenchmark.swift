@@ -51,6 +51,9 @@ public enum IdleBenchmark {
         public var fileRSSBytes: Int
         /// Bytes sent per second by message kind ("ping", "ack"...), UDP only.
         public var udpBytesPerSecondByKind: [String: Double]
+        /// Suspicions this node raised during the window (none in a quiet cluster): each is gossip
+        /// that the window's traffic carries.
+        public var suspicions: Int?
     }
 
     public struct Summary: Codable, Sendable {
@@ -74,6 +77,10 @@ public enum IdleBenchmark {
         var machine: MachineDescription
         public var options: Options
         public var encrypted: Bool
+        /// Seconds from the first spawn to the last agent's `started` line (its own stamp), and to
+        /// every agent reporting every other as joined.
+        public var allStartedSeconds: Double?
+        public var membershipSeconds: Double?
         public var nodes: [Node]
         public var udpBytesPerSecond: Summary
         public var udpPacketsPerSecond: Summary
@@ -116,10 +123,13 @@ public enum IdleBenchmark {
         }
         let cluster = try AgentCluster(count: options.nodes, firstID: firstID, launch: launch, timeout: options.timeoutSeconds)
         defer { cluster.stop() }
-        log("converged in \(formatFixed(cluster.convergenceSeconds, 1)) s (membership)")
+        let started = cluster.agents.compactMap { $0.events("started").first?.atMilliseconds }.max()
+            .map { ($0 - cluster.agents[0].spawnedAtMilliseconds) / 1000 }
+        log("every agent started \(started.map { formatFixed($0, 1) } ?? "?") s after the first spawn; "
+            + "membership converged (every agent reported every other joined) after \(formatFixed(cluster.convergenceSeconds, 1)) s")
         var startup: LicensedIdle.Startup?
-        if let watch {
-            startup = LicensedIdle.measureStartup(cluster, watch: watch, timeout: options.timeoutSeconds, log: log)
+        if let watch, let setup {
+            startup = LicensedIdle.measureStartup(cluster, ports: setup.ports, watch: watch, timeout: options.timeoutSeconds, log: log)
             if let startup { log(LicensedIdle.table(LicensedIdle.Figures(servers: LicensedIdle.servers, coresPerNode: LicensedIdle.coresPerNode,
                                                                           maxCores: LicensedIdle.coresPerNode * options.nodes,
                                                                           startup: startup, takeover: nil))) }
@@ -150,7 +160,7 @@ public enum IdleBenchmark {
                               tcpFramesPerSecond: rate("tcp_frames_out"), tcpBytesPerSecond: rate("tcp_bytes_out"),
                               cpuSeconds: cpu, cpuFraction: cpu / window, rssBytes: s1.rssBytes, peakRSSBytes: s1.peakRSSBytes,
                               anonymousRSSBytes: s1.anonymousRSSBytes, fileRSSBytes: s1.fileRSSBytes,
-                              udpBytesPerSecondByKind: byKind))
+                              udpBytesPerSecondByKind: byKind, suspicions: Int(number(c1, "suspicions") - number(c0, "suspicions"))))
         }
         guard nodes.count == cluster.agents.count else {
             throw BenchmarkError("counters or /proc figures missing for \(cluster.agents.count - nodes.count) agent(s)")
@@ -160,6 +170,7 @@ public enum IdleBenchmark {
         let mib = Double(1 << 20)
         var results = Results(
             date: ISO8601DateFormatter().string(from: Date()), machine: machine, options: options, encrypted: !options.plain,
+            allStartedSeconds: started, membershipSeconds: cluster.convergenceSeconds,
             nodes: nodes, udpBytesPerSecond: Summary(nodes.map(\.udpBytesPerSecond)),
             udpPacketsPerSecond: Summary(nodes.map(\.udpPacketsPerSecond)), tcpBytesPerSecond: Summary(nodes.map(\.tcpBytesPerSecond)),
             totalBytesPerSecond: Summary(nodes.map { $0.udpBytesPerSecond + $0.tcpBytesPerSecond }),
@@ -228,6 +239,7 @@ public enum IdleBenchmark {
         let kinds = results.udpBytesPerSecondByKind.sorted { $0.value > $1.value }
             .map { "\($0.key) \(formatFixed($0.value, 1))" }.joined(separator: ", ")
         out += "  UDP bytes per second by kind (mean per node): \(kinds)\n"
+        out += "  suspicions raised during the window, all nodes: \(results.nodes.compactMap(\.suspicions).reduce(0, +))\n"
         out += "  * CPU depends on the machine: 2 cores shared with other developers' builds"
         return out
     }

@@ -32,7 +32,18 @@ enum LicensedIdle {
         var agentsHolding: Int
         /// Every replica equal and complete, from the first spawn (`last` says how far they were when not).
         var ledgers: LedgerRounds.Summary
+        /// Terms the license servers started (`event=authority self=true`: "epoch by node at seconds
+        /// after the first spawn"), and licensing events of note at all agents, by name, up to then.
+        var termsStarted: [String]
+        var licensingEvents: [String: Int]
+        /// Members by incarnation in the last agent's table at the end of start-up: a member above 0
+        /// announced itself again (a refutation, or its advert changed), a whole dissemination each time.
+        var incarnations: [String: Int]
     }
+
+    /// Licensing event lines counted at start-up: what a mass start may cost besides grants.
+    static let notableEvents = ["authority", "stepped-down", "no-authority", "lost-grant", "refused", "request-refused",
+                                "request-superseded", "request-abandoned", "revoked", "duplicate-mac"]
 
     /// Times in seconds after the kill.
     struct Takeover: Codable, Sendable {
@@ -141,7 +152,7 @@ enum LicensedIdle {
 
     /// Waits for the start-up watch and every agent's `holding` line (at most `timeout` seconds from the
     /// first spawn), printing progress every 10 s.
-    static func measureStartup(_ cluster: AgentCluster, watch: StartupWatch, timeout: Double,
+    static func measureStartup(_ cluster: AgentCluster, ports: [UInt16], watch: StartupWatch, timeout: Double,
                                log: (String) -> Void) -> Startup {
         let spawned = cluster.agents[0].spawnedAtMilliseconds
         let deadline = spawned / 1000 + timeout
@@ -159,9 +170,24 @@ enum LicensedIdle {
         }
         let rounds = watch.stop() ?? LedgerRounds.Summary(rounds: 0, medianRoundSeconds: 0, last: nil, agreedAtMilliseconds: nil)
         let held = holding()
+        let terms = cluster.agents.prefix(servers).flatMap { agent in
+            agent.events("authority").filter { $0.fields["self"] == "true" }.map {
+                "\($0.fields["epoch"] ?? "?") by \(agent.idText) at \(formatFixed(($0.atMilliseconds - spawned) / 1000, 2)) s"
+            }
+        }
+        var counts: [String: Int] = [:]
+        for name in notableEvents {
+            let count = cluster.agents.reduce(0) { $0 + $1.count(name) }
+            if count > 0 { counts[name] = count }
+        }
+        var incarnations: [String: Int] = [:]
+        if let port = ports.last, let members = try? AgentAPIClient(address: .loopbackV4(port: port), timeout: .seconds(5)).members() {
+            for member in members.members { incarnations["\(member.incarnation)", default: 0] += 1 }
+        }
         return Startup(membershipSeconds: cluster.convergenceSeconds,
                        allHoldingSeconds: held.count == cluster.agents.count ? held.max().map { ($0 - spawned) / 1000 } : nil,
-                       agentsHolding: held.count, ledgers: rounds.measured(from: spawned))
+                       agentsHolding: held.count, ledgers: rounds.measured(from: spawned), termsStarted: terms, licensingEvents: counts,
+                       incarnations: incarnations)
     }
 
     // MARK: - Authority kill
@@ -288,6 +314,11 @@ enum LicensedIdle {
         rows.append(["spawn -> every agent holding its cores (\(startup.agentsHolding) holding)", s(startup.allHoldingSeconds)])
         rows.append(["spawn -> every ledger equal and complete (\(startup.ledgers.rounds) rounds, median "
                      + formatFixed(startup.ledgers.medianRoundSeconds * 1000, 0) + " ms)", s(startup.ledgers.agreedAfterSeconds)])
+        rows.append(["terms started: " + startup.termsStarted.joined(separator: ", "), ""])
+        rows.append(["members by incarnation (at the last agent): "
+                     + startup.incarnations.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "), ""])
+        rows.append(["licensing events at start-up: "
+                     + startup.licensingEvents.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "), ""])
         if let takeover = figures.takeover {
             rows.append(["authority kill -> a survivor says it is the authority (20 ms polls)", s(takeover.authorityPolledSeconds)])
             rows.append(["authority kill -> the new authority's own event", s(takeover.authorityEventSeconds)])
