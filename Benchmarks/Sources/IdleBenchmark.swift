@@ -130,9 +130,7 @@ public enum IdleBenchmark {
         var startup: LicensedIdle.Startup?
         if let watch, let setup {
             startup = LicensedIdle.measureStartup(cluster, ports: setup.ports, watch: watch, timeout: options.timeoutSeconds, log: log)
-            if let startup { log(LicensedIdle.table(LicensedIdle.Figures(servers: LicensedIdle.servers, coresPerNode: LicensedIdle.coresPerNode,
-                                                                          maxCores: LicensedIdle.coresPerNode * options.nodes,
-                                                                          startup: startup, takeover: nil))) }
+            if let startup { log(LicensedIdle.table(LicensedIdle.Figures(maxCores: LicensedIdle.coresPerNode * options.nodes, startup: startup))) }
         }
         log("settling")
         sleepSeconds(options.settleSeconds)
@@ -180,9 +178,12 @@ public enum IdleBenchmark {
             fileRSSMiB: Summary(nodes.map { Double($0.fileRSSBytes) / mib }), udpBytesPerSecondByKind: kinds)
         log(table(results))
         if let setup, let startup {
-            let takeover = try LicensedIdle.killAuthority(cluster, setup: setup, timeout: options.timeoutSeconds, log: log)
-            let figures = LicensedIdle.Figures(servers: LicensedIdle.servers, coresPerNode: LicensedIdle.coresPerNode,
-                                               maxCores: LicensedIdle.coresPerNode * options.nodes, startup: startup, takeover: takeover)
+            var figures = LicensedIdle.Figures(maxCores: LicensedIdle.coresPerNode * options.nodes, startup: startup)
+            do {
+                figures.takeover = try LicensedIdle.killAuthority(cluster, setup: setup, timeout: options.timeoutSeconds, log: log)
+            } catch {
+                figures.takeoverProblem = "\(error)"
+            }
             results.licensed = figures
             log(LicensedIdle.table(figures))
         }

@@ -81,11 +81,13 @@ enum LicensedIdle {
     }
 
     struct Figures: Codable, Sendable {
-        var servers: Int
-        var coresPerNode: Int
+        var servers = LicensedIdle.servers
+        var coresPerNode = LicensedIdle.coresPerNode
         var maxCores: Int
         var startup: Startup
         var takeover: Takeover?
+        /// Why the authority kill was not measured, when it was not (the idle figures are written anyway).
+        var takeoverProblem: String?
     }
 
     /// The license, the vendor key and each agent's flags (its MAC, `--cores 2`, a data directory,
@@ -329,6 +331,7 @@ enum LicensedIdle {
             rows.append(["authority kill -> the victim's grant returned", s(takeover.reclaim?.returnedSeconds)])
             rows.append(["  then -> every replica holds that change", s(takeover.reclaim?.replicas.agreedAfterSeconds)])
         }
+        if let problem = figures.takeoverProblem { rows.append(["authority kill not measured: \(problem)", ""]) }
         return TextFormat.table(rows)
     }
 }
