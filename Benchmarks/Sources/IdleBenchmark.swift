@@ -130,7 +130,10 @@ public enum IdleBenchmark {
         var startup: LicensedIdle.Startup?
         if let watch, let setup {
             startup = LicensedIdle.measureStartup(cluster, ports: setup.ports, watch: watch, timeout: options.timeoutSeconds, log: log)
-            if let startup { log(LicensedIdle.table(LicensedIdle.Figures(maxCores: LicensedIdle.coresPerNode * options.nodes, startup: startup))) }
+            if let startup {
+                log(LicensedIdle.table(LicensedIdle.Figures(maxCores: LicensedIdle.coresPerNode * options.nodes, startup: startup)))
+                log(LicensedIdle.startupNotes(startup))
+            }
         }
         log("settling")
         sleepSeconds(options.settleSeconds)

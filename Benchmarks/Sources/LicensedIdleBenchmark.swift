@@ -33,17 +33,19 @@ enum LicensedIdle {
         /// Every replica equal and complete, from the first spawn (`last` says how far they were when not).
         var ledgers: LedgerRounds.Summary
         /// Terms the license servers started (`event=authority self=true`: "epoch by node at seconds
-        /// after the first spawn"), and licensing events of note at all agents, by name, up to then.
+        /// after the first spawn"); event lines of note at all agents up to then, by name; and the rare
+        /// ones in full ("seconds node name field=value ...", the first 30).
         var termsStarted: [String]
-        var licensingEvents: [String: Int]
+        var events: [String: Int]
+        var rareEvents: [String]
         /// Members by incarnation in the last agent's table at the end of start-up: a member above 0
         /// announced itself again (a refutation, or its advert changed), a whole dissemination each time.
         var incarnations: [String: Int]
     }
 
-    /// Licensing event lines counted at start-up: what a mass start may cost besides grants.
-    static let notableEvents = ["authority", "stepped-down", "no-authority", "lost-grant", "refused", "request-refused",
-                                "request-superseded", "request-abandoned", "revoked", "duplicate-mac"]
+    /// Event lines counted at start-up: what a mass start may cost besides joins and grants.
+    static let notableEvents = ["suspected", "dead", "authority", "no-authority", "request-superseded"] + rareEvents
+    static let rareEvents = ["stepped-down", "lost-grant", "refused", "request-refused", "request-abandoned", "revoked", "duplicate-mac"]
 
     /// Times in seconds after the kill.
     struct Takeover: Codable, Sendable {
@@ -182,13 +184,20 @@ enum LicensedIdle {
             let count = cluster.agents.reduce(0) { $0 + $1.count(name) }
             if count > 0 { counts[name] = count }
         }
+        func line(_ event: AgentEvent) -> String {
+            let fields = event.fields.filter { !["event", "node", "at_ms"].contains($0.key) }.sorted { $0.key < $1.key }
+            let seconds = formatFixed((event.atMilliseconds - spawned) / 1000, 2)
+            return "\(seconds) s \(event.fields["node"] ?? "?") \(event.name) " + fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+        let rare = cluster.agents.flatMap { agent in rareEvents.flatMap { agent.events($0) } }
+            .sorted { $0.atMilliseconds < $1.atMilliseconds }.prefix(30).map(line)
         var incarnations: [String: Int] = [:]
         if let port = ports.last, let members = try? AgentAPIClient(address: .loopbackV4(port: port), timeout: .seconds(5)).members() {
             for member in members.members { incarnations["\(member.incarnation)", default: 0] += 1 }
         }
         return Startup(membershipSeconds: cluster.convergenceSeconds,
                        allHoldingSeconds: held.count == cluster.agents.count ? held.max().map { ($0 - spawned) / 1000 } : nil,
-                       agentsHolding: held.count, ledgers: rounds.measured(from: spawned), termsStarted: terms, licensingEvents: counts,
+                       agentsHolding: held.count, ledgers: rounds.measured(from: spawned), termsStarted: terms, events: counts, rareEvents: Array(rare),
                        incarnations: incarnations)
     }
 
@@ -316,11 +325,6 @@ enum LicensedIdle {
         rows.append(["spawn -> every agent holding its cores (\(startup.agentsHolding) holding)", s(startup.allHoldingSeconds)])
         rows.append(["spawn -> every ledger equal and complete (\(startup.ledgers.rounds) rounds, median "
                      + formatFixed(startup.ledgers.medianRoundSeconds * 1000, 0) + " ms)", s(startup.ledgers.agreedAfterSeconds)])
-        rows.append(["terms started: " + startup.termsStarted.joined(separator: ", "), ""])
-        rows.append(["members by incarnation (at the last agent): "
-                     + startup.incarnations.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "), ""])
-        rows.append(["licensing events at start-up: "
-                     + startup.licensingEvents.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "), ""])
         if let takeover = figures.takeover {
             rows.append(["authority kill -> a survivor says it is the authority (20 ms polls)", s(takeover.authorityPolledSeconds)])
             rows.append(["authority kill -> the new authority's own event", s(takeover.authorityEventSeconds)])
@@ -331,8 +335,20 @@ enum LicensedIdle {
             rows.append(["authority kill -> the victim's grant returned", s(takeover.reclaim?.returnedSeconds)])
             rows.append(["  then -> every replica holds that change", s(takeover.reclaim?.replicas.agreedAfterSeconds)])
         }
-        if let problem = figures.takeoverProblem { rows.append(["authority kill not measured: \(problem)", ""]) }
-        return TextFormat.table(rows)
+        var text = TextFormat.table(rows)
+        if let problem = figures.takeoverProblem { text += "\n  authority kill not measured: \(problem)" }
+        return text
+    }
+
+    /// What happened during start-up besides the figures: terms, events of note, incarnations.
+    static func startupNotes(_ startup: Startup) -> String {
+        var lines = ["  terms started: " + startup.termsStarted.joined(separator: ", "),
+                     "  event lines at start-up, all agents: " + startup.events.sorted { $0.key < $1.key }
+                        .map { "\($0.key) \($0.value)" }.joined(separator: ", "),
+                     "  members by incarnation (at the last agent): " + startup.incarnations.sorted { $0.key < $1.key }
+                        .map { "\($0.key): \($0.value)" }.joined(separator: ", ")]
+        lines += startup.rareEvents.map { "    " + $0 }
+        return lines.joined(separator: "\n")
     }
 }
 
