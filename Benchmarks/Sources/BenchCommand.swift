@@ -85,6 +85,7 @@ let benchIdleCommand = Command(
     servers' /v1/authority polled every 20 ms; every survivor's ledger until all name the new
     authority and are equal; then until the dead authority's grant, back in the pool after the
     30 s grace period, is in every replica. Run the same --nodes without --licensed to compare.
+    At 200 agents the start-up's gossip lasts minutes: --settle 180 puts the window past it.
     """,
     run: { arguments in
         let profile = arguments.string("--profile") ?? "lan"
