@@ -66,6 +66,8 @@ let benchIdleCommand = Command(
         .flag("--plain", "Run the agents unencrypted (--insecure-plain) instead of with a throwaway gossip key."),
         .value("--profile", "NAME", "Protocol settings of the agents: lan (default), wan or local."),
         .value("--settle", "SECONDS", "Wait between convergence and the window (default 5)."),
+        .flag("--licensed", "Agents hold a license (3 servers, 2 cores each at start); also measures start-up and an authority kill."),
+        .value("--timeout", "SECONDS", "Longest wait for convergence; with --licensed also for the ledgers and each takeover step (default 300)."),
         .value("--binary", "FILE", "The licmesh binary to run as agents (default: the licmesh beside licmesh-bench)."),
         .value("--results", "DIR", "Folder for the JSON results (default results)."),
     ],
@@ -74,17 +76,29 @@ let benchIdleCommand = Command(
     bytes are datagram payloads as sent (our packet, with the 52-byte envelope when encrypted), TCP
     bytes the push-pull frames. CPU seconds and RSS come from /proc/PID/stat and /proc/PID/status.
     Run once with and once without --plain to compare.
+
+    With --licensed (at least 4 nodes): a license for every agent's MAC, the first 3 license
+    servers, a limit of 2 cores per node, each agent asking for 2 at start and serving its local
+    API. Before the window: spawn to every agent holding its cores, and to every replica's
+    GET /v1/ledger equal and complete in one round (polled from the first spawn, agent after agent).
+    After it: SIGKILL of the authority while the last node validates every 5 ms; the surviving
+    servers' /v1/authority polled every 20 ms; every survivor's ledger until all name the new
+    authority and are equal; then until the dead authority's grant, back in the pool after the
+    30 s grace period, is in every replica. Run the same --nodes without --licensed to compare.
+    At 200 agents the start-up's gossip lasts minutes: --settle 180 puts the window past it.
     """,
     run: { arguments in
         let profile = arguments.string("--profile") ?? "lan"
         guard Settings.profile(named: profile) != nil else {
             throw arguments.malformed("--profile", profile, "one of \(Settings.profileNames.joined(separator: ", "))")
         }
+        let licensed = arguments.flag("--licensed")
         let options = IdleBenchmark.Options(
-            nodes: try arguments.int("--nodes", default: 10, range: 2...500),
+            nodes: try arguments.int("--nodes", default: 10, range: (licensed ? 4 : 2)...500),
             seconds: try arguments.double("--seconds", default: 60, range: 1...86_400), plain: arguments.flag("--plain"),
             profile: profile, settleSeconds: try arguments.double("--settle", default: 5, range: 0...600),
-            executable: arguments.string("--binary") ?? AgentBinary.licmesh())
+            executable: arguments.string("--binary") ?? AgentBinary.licmesh(), licensed: licensed,
+            timeoutSeconds: try arguments.double("--timeout", default: 300, range: 10...3_600))
         _ = try IdleBenchmark.run(options, resultsDirectory: arguments.string("--results") ?? "results", print: printFlushed)
         return 0
     }

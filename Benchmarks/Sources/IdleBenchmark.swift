@@ -2,11 +2,14 @@
 import Glibc
 #endif
 import Foundation
+import Mesh
 import AgentHarness
 
 /// Traffic and cost of a cluster at rest: N `licmesh agent` processes on loopback converge, settle,
 /// then idle for a window; the agents' own counters (read with SIGUSR1 at both ends of the window)
 /// give bytes and packets sent per node per second, /proc gives CPU seconds and RSS per process.
+/// With `licensed`, the agents hold a license and the run measures start-up and an authority kill
+/// as well (`LicensedIdle`).
 public enum IdleBenchmark {
     public struct Options: Codable, Sendable {
         public var nodes: Int
@@ -15,9 +18,15 @@ public enum IdleBenchmark {
         public var profile: String
         public var settleSeconds: Double
         public var executable: String
-        public init(nodes: Int, seconds: Double, plain: Bool, profile: String, settleSeconds: Double, executable: String) {
+        public var licensed: Bool
+        /// Longest wait for the membership to converge; with `licensed` also for the ledgers, and
+        /// after the kill for each step of the takeover.
+        public var timeoutSeconds: Double
+        public init(nodes: Int, seconds: Double, plain: Bool, profile: String, settleSeconds: Double, executable: String,
+                    licensed: Bool = false, timeoutSeconds: Double = 120) {
             self.nodes = nodes; self.seconds = seconds; self.plain = plain; self.profile = profile
-            self.settleSeconds = settleSeconds; self.executable = executable
+            self.settleSeconds = settleSeconds; self.executable = executable; self.licensed = licensed
+            self.timeoutSeconds = timeoutSeconds
         }
     }
 
@@ -42,6 +51,9 @@ public enum IdleBenchmark {
         public var fileRSSBytes: Int
         /// Bytes sent per second by message kind ("ping", "ack"...), UDP only.
         public var udpBytesPerSecondByKind: [String: Double]
+        /// Suspicions this node raised during the window (none in a quiet cluster): each is gossip
+        /// that the window's traffic carries.
+        public var suspicions: Int?
     }
 
     public struct Summary: Codable, Sendable {
@@ -65,6 +77,10 @@ public enum IdleBenchmark {
         var machine: MachineDescription
         public var options: Options
         public var encrypted: Bool
+        /// Seconds from the first spawn to the last agent's `started` line (its own stamp), and to
+        /// every agent reporting every other as joined.
+        public var allStartedSeconds: Double?
+        public var membershipSeconds: Double?
         public var nodes: [Node]
         public var udpBytesPerSecond: Summary
         public var udpPacketsPerSecond: Summary
@@ -76,20 +92,50 @@ public enum IdleBenchmark {
         public var anonymousRSSMiB: Summary
         public var fileRSSMiB: Summary
         public var udpBytesPerSecondByKind: [String: Double]
+        var licensed: LicensedIdle.Figures?
     }
 
     public static func run(_ options: Options, resultsDirectory: String, print log: (String) -> Void) throws -> Results {
         ChildProcesses.installInterruptHandlers()
         let machine = MachineDescription.current()
         let mode = options.plain ? "plain (no encryption)" : "encrypted (AES-256-GCM, 52 bytes per packet)"
-        log("idle benchmark: \(options.nodes) agents on loopback, profile \(options.profile), \(mode), "
+        let licensing = options.licensed
+            ? ", licensed (\(LicensedIdle.servers) servers, \(LicensedIdle.coresPerNode) cores per node at start)" : ""
+        log("idle benchmark: \(options.nodes) agents on loopback, profile \(options.profile), \(mode)\(licensing), "
             + "window \(formatFixed(options.seconds, 0)) s after \(formatFixed(options.settleSeconds, 0)) s of settling")
         log("machine: \(machine.summary)")
 
-        let launch = AgentLaunch(executable: options.executable, profile: options.profile, plain: options.plain)
-        let cluster = try AgentCluster(count: options.nodes, firstID: 0xE000, launch: launch)
+        // Every agent holds a pipe to us, and with --licensed each read of its API is a connection.
+        DescriptorLimit.raise(toAtLeast: 4 * options.nodes + 1024)
+        let firstID: UInt64 = 0xE000
+        var launch = AgentLaunch(executable: options.executable, profile: options.profile, plain: options.plain)
+        var setup: LicensedIdle.Setup?
+        defer { setup?.remove() }
+        var watch: LicensedIdle.StartupWatch?
+        defer { watch?.stop() }
+        if options.licensed {
+            try LicensedTakeover.requireAgentLicenseFlags(executable: options.executable)
+            let made = try LicensedIdle.Setup(nodes: options.nodes, firstID: firstID)
+            setup = made
+            launch.perAgentArguments = made.perAgent
+            let ids = Set((0..<options.nodes).map { AgentProcess.hex(firstID + UInt64($0)) })
+            watch = LicensedIdle.StartupWatch(ports: made.ports, nodes: ids, timeout: options.timeoutSeconds)
+        }
+        let cluster = try AgentCluster(count: options.nodes, firstID: firstID, launch: launch, timeout: options.timeoutSeconds)
         defer { cluster.stop() }
-        log("converged in \(formatFixed(cluster.convergenceSeconds, 1)) s; settling")
+        let started = cluster.agents.compactMap { $0.events("started").first?.atMilliseconds }.max()
+            .map { ($0 - cluster.agents[0].spawnedAtMilliseconds) / 1000 }
+        log("every agent started \(started.map { formatFixed($0, 1) } ?? "?") s after the first spawn; "
+            + "membership converged (every agent reported every other joined) after \(formatFixed(cluster.convergenceSeconds, 1)) s")
+        var startup: LicensedIdle.Startup?
+        if let watch, let setup {
+            startup = LicensedIdle.measureStartup(cluster, ports: setup.ports, watch: watch, timeout: options.timeoutSeconds, log: log)
+            if let startup {
+                log(LicensedIdle.table(LicensedIdle.Figures(maxCores: LicensedIdle.coresPerNode * options.nodes, startup: startup)))
+                log(LicensedIdle.startupNotes(startup))
+            }
+        }
+        log("settling")
         sleepSeconds(options.settleSeconds)
 
         let before = try snapshot(cluster)
@@ -115,7 +161,7 @@ public enum IdleBenchmark {
                               tcpFramesPerSecond: rate("tcp_frames_out"), tcpBytesPerSecond: rate("tcp_bytes_out"),
                               cpuSeconds: cpu, cpuFraction: cpu / window, rssBytes: s1.rssBytes, peakRSSBytes: s1.peakRSSBytes,
                               anonymousRSSBytes: s1.anonymousRSSBytes, fileRSSBytes: s1.fileRSSBytes,
-                              udpBytesPerSecondByKind: byKind))
+                              udpBytesPerSecondByKind: byKind, suspicions: Int(number(c1, "suspicions") - number(c0, "suspicions"))))
         }
         guard nodes.count == cluster.agents.count else {
             throw BenchmarkError("counters or /proc figures missing for \(cluster.agents.count - nodes.count) agent(s)")
@@ -123,8 +169,9 @@ public enum IdleBenchmark {
         var kinds: [String: Double] = [:]
         for node in nodes { for (kind, rate) in node.udpBytesPerSecondByKind { kinds[kind, default: 0] += rate / Double(nodes.count) } }
         let mib = Double(1 << 20)
-        let results = Results(
+        var results = Results(
             date: ISO8601DateFormatter().string(from: Date()), machine: machine, options: options, encrypted: !options.plain,
+            allStartedSeconds: started, membershipSeconds: cluster.convergenceSeconds,
             nodes: nodes, udpBytesPerSecond: Summary(nodes.map(\.udpBytesPerSecond)),
             udpPacketsPerSecond: Summary(nodes.map(\.udpPacketsPerSecond)), tcpBytesPerSecond: Summary(nodes.map(\.tcpBytesPerSecond)),
             totalBytesPerSecond: Summary(nodes.map { $0.udpBytesPerSecond + $0.tcpBytesPerSecond }),
@@ -133,7 +180,18 @@ public enum IdleBenchmark {
             anonymousRSSMiB: Summary(nodes.map { Double($0.anonymousRSSBytes) / mib }),
             fileRSSMiB: Summary(nodes.map { Double($0.fileRSSBytes) / mib }), udpBytesPerSecondByKind: kinds)
         log(table(results))
+        if let setup, let startup {
+            var figures = LicensedIdle.Figures(maxCores: LicensedIdle.coresPerNode * options.nodes, startup: startup)
+            do {
+                figures.takeover = try LicensedIdle.killAuthority(cluster, setup: setup, timeout: options.timeoutSeconds, log: log)
+            } catch {
+                figures.takeoverProblem = "\(error)"
+            }
+            results.licensed = figures
+            log(LicensedIdle.table(figures))
+        }
         let name = "bench-idle-n\(options.nodes)-\(options.profile)-\(options.plain ? "plain" : "encrypted")"
+            + (options.licensed ? "-licensed" : "")
         let path = try BenchmarkResults.write(results, name: name + ".json", directory: resultsDirectory)
         log("wrote \(path)")
         return results
@@ -185,6 +243,7 @@ public enum IdleBenchmark {
         let kinds = results.udpBytesPerSecondByKind.sorted { $0.value > $1.value }
             .map { "\($0.key) \(formatFixed($0.value, 1))" }.joined(separator: ", ")
         out += "  UDP bytes per second by kind (mean per node): \(kinds)\n"
+        out += "  suspicions raised during the window, all nodes: \(results.nodes.compactMap(\.suspicions).reduce(0, +))\n"
         out += "  * CPU depends on the machine: 2 cores shared with other developers' builds"
         return out
     }

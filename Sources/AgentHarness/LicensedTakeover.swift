@@ -120,7 +120,8 @@ package enum LicensedTakeover {
     /// A thread that acquires and validates in turn through one agent's HTTP API until stopped.
     /// Two threads: one acquires every 10 ms after each answer, the other validates every 5 ms. They
     /// are separate because an acquire may wait while the authority changes and a validation must
-    /// never wait: each is measured on its own.
+    /// never wait: each is measured on its own. With `acquires` false, only the validating thread
+    /// runs (a client that changes nothing in the ledger).
     package final class ClientLoop: Sendable {
         private final class State: Sendable {
             let samples = Mutex<[Sample]>([])
@@ -128,10 +129,13 @@ package enum LicensedTakeover {
             let finished = Atomic<Int>(0)
         }
         private let state = State()
+        private let threads: Int
 
-        package init(port: UInt16, cores: Int) {
+        package init(port: UInt16, cores: Int, acquires: Bool = true) {
             let state = self.state
-            for kind in [Sample.Kind.acquire, .validate] {
+            let kinds: [Sample.Kind] = acquires ? [.acquire, .validate] : [.validate]
+            threads = kinds.count
+            for kind in kinds {
                 let client = LoopbackHTTPClient(port: port, timeoutSeconds: 2)
                 _ = IOThread(name: kind == .acquire ? "client-acquire" : "client-validate") {
                     while state.running.load(ordering: .relaxed) {
@@ -162,7 +166,7 @@ package enum LicensedTakeover {
 
         package func stop() {
             state.running.store(false, ordering: .relaxed)
-            _ = waitUntil(timeout: 10) { state.finished.load(ordering: .relaxed) == 2 }
+            _ = waitUntil(timeout: 10) { state.finished.load(ordering: .relaxed) == threads }
         }
     }
 

@@ -6,6 +6,8 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import SmallFiles
+import Synchronization
 
 /// A minimal blocking HTTP/1.1 client for an agent's local API on IPv4 loopback: one request per
 /// connection (`Connection: close`), a receive timeout, a bounded response. Enough for a client
@@ -96,23 +98,48 @@ package struct LoopbackHTTPClient: Sendable {
         return Response(status: status, body: Array(bytes[(headerEnd + 4)...]))
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released). Another
-    /// process could take it in between; on loopback in a benchmark that is rare and shows as a
-    /// start-up error of the agent.
+    /// A TCP port on 127.0.0.1 that was free a moment ago, for an agent's local API.
+    ///
+    /// Taken outside the kernel's ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`), at
+    /// random, and never the same one twice in this process: every agent binds its gossip port as
+    /// port 0 and every client connection gets an ephemeral port, so a port from that range (what
+    /// binding port 0 here used to give) could be taken by one of them before its agent listened on
+    /// it. With 200 agents that is about 1.4 expected collisions a run (200 x 200 / 28,232 ports):
+    /// the first `bench idle --licensed --nodes 200` failed with EADDRINUSE at one agent's API.
+    /// Another process could still take the port in between; that shows as a start-up error of the agent.
     package static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchmarkError("socket: \(String(cString: strerror(errno)))") }
+        let candidates = portsOutsideEphemeralRange()
+        for _ in 0..<1_000 {
+            let port = candidates.randomElement() ?? 0
+            let unused = handedOut.withLock { $0.insert(port).inserted }
+            if unused, isFree(port) { return port }
+        }
+        throw BenchmarkError("cannot find a free port on 127.0.0.1 in \(candidates) (outside the ephemeral range)")
+    }
+
+    private static let handedOut = Mutex<Set<UInt16>>([])
+
+    /// 10000 up to the ephemeral range's start, or above its end when that leaves more ports.
+    static func portsOutsideEphemeralRange() -> ClosedRange<UInt16> {
+        let text = (try? SmallFile.read(path: "/proc/sys/net/ipv4/ip_local_port_range", limit: 256))
+            .map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let bounds = text.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        let (low, high) = bounds.count == 2 ? (bounds[0], bounds[1]) : (32768, 60999)
+        let below = max(0, low - 10_000), above = max(0, 65535 - high)
+        return below >= above ? 10_000...UInt16(clamping: max(10_000, low - 1)) : UInt16(clamping: high + 1)...65535
+    }
+
+    /// Whether a TCP socket can bind 127.0.0.1:`port` now.
+    private static func isFree(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
         address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard bound else { throw BenchmarkError("cannot find a free port on 127.0.0.1: \(String(cString: strerror(errno)))") }
-        return UInt16(bigEndian: address.sin_port)
     }
 }
