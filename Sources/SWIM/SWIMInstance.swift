@@ -315,8 +315,8 @@ public struct SWIMInstance: Sendable {
         return flush()
     }
 
-    /// Probes a member now, directly and through `indirectChecks` helpers at once, outside the probe
-    /// schedule. The application calls this when a request to the member timed out: the request path
+    /// Probes a member now, directly, through `indirectChecks` helpers and over a stream (with
+    /// `streamFallbackPing`) at once, outside the probe schedule. The application calls this when a request to the member timed out: the request path
     /// is a failure detector too. No answer within the probe timeout makes us suspect the member.
     public mutating func probeNow(_ id: NodeID, now: Instant) -> [Directive] {
         guard let target = table[id]?.member, target.state.isActive else { return [] }
