@@ -135,12 +135,11 @@ extension LicensingNode {
     }
 
     /// The watch is due: probe the authority (over a datagram and a stream, so one lost datagram
-    /// proves nothing; no answer within SWIM's probe timeout makes it suspect).
-    mutating func watchAuthority(now: Instant) {
+    /// proves nothing; no answer within SWIM's probe timeout makes it suspect). The next one is
+    /// scheduled as every input ends (`scheduleAuthorityWatch`), if this node still watches.
+    mutating func watchAuthority() {
         nextWatchAt = nil
-        guard let interval = authorityWatchInterval, let watched = watchedAuthority else { return }
-        outbox.append(.watch(watched))
-        nextWatchAt = now + interval
+        if let watched = watchedAuthority { outbox.append(.watch(watched)) }
     }
 
     /// Whether an established authority is alive here; `authorityMissingSince` dates its absence.

@@ -499,7 +499,7 @@ public struct LicensingNode: Sendable {
             releaseDepartedHolders(now: now)
         }
         expireLease(now: now)
-        if let due = nextWatchAt, now >= due { watchAuthority(now: now) }
+        if let due = nextWatchAt, now >= due { watchAuthority() }
         reconsider(now: now)
         return finish(now: now)
     }
