@@ -4,6 +4,8 @@ import Testing
 import LicenseTools
 
 @Suite struct LicenseArmorTests {
+    let temporaryDirectories = TemporaryDirectories()
+
     let signed = Fixture.signed()
 
     @Test func armoredFileRoundTrips() throws {
@@ -115,7 +117,7 @@ import LicenseTools
     }
 
     @Test func loadReadsFilesAndReportsMissingOnes() throws {
-        let directory = Fixture.temporaryDirectory()
+        let directory = temporaryDirectories.make()
         let path = directory + "/acme.lic"
         Fixture.write(signed.armored, to: path)
         #expect(try SignedLicense.load(path: path) == signed)

@@ -34,15 +34,26 @@ enum Fixture {
         try! SignedLicense.sign(license, with: key)
     }
 
-    /// A fresh empty directory under the system temp directory.
-    static func temporaryDirectory() -> String {
+    static func write(_ text: String, to path: String) {
+        precondition(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), "cannot write \(path)")
+    }
+}
+
+/// Fresh empty directories under the system temp directory, removed when this value goes away.
+/// A suite holds one as a property: Swift Testing makes a suite instance per test, so each
+/// test's directories are removed when it ends.
+final class TemporaryDirectories {
+    private var made: [String] = []
+
+    func make() -> String {
         var template = Array((NSTemporaryDirectory() + "/licensing-tests-XXXXXX").utf8CString)
         let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        made.append(path)
         return path
     }
 
-    static func write(_ text: String, to path: String) {
-        precondition(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), "cannot write \(path)")
+    deinit {
+        for path in made { try? FileManager.default.removeItem(atPath: path) }
     }
 }
 
@@ -51,10 +62,16 @@ enum Fixture {
         #expect(Fixture.vendorKey.publicKey.rawRepresentation.prefix(4) == [0xd7, 0x5a, 0x98, 0x01])
     }
 
-    @Test func temporaryDirectoriesAreFreshAndEmpty() throws {
-        let first = Fixture.temporaryDirectory()
-        let second = Fixture.temporaryDirectory()
-        #expect(first != second)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: first).isEmpty)
+    @Test func temporaryDirectoriesAreFreshEmptyAndRemovedWithTheirOwner() throws {
+        var first = ""
+        do {
+            let directories = TemporaryDirectories()
+            first = directories.make()
+            let second = directories.make()
+            #expect(first != second)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: first).isEmpty)
+            Fixture.write("x", to: first + "/file")
+        }
+        #expect(!FileManager.default.fileExists(atPath: first), "removed with its owner")
     }
 }

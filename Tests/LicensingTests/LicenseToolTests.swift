@@ -5,6 +5,8 @@ import LicenseTools
 
 /// The `licmesh license` subcommands, through the functions the command file calls.
 @Suite struct LicenseToolTests {
+    let temporaryDirectories = TemporaryDirectories()
+
     let now = Fixture.date("2026-03-01")
 
     func request(hosts: [String] = ["AA:BB:CC:00:00:01", "aa-bb-cc-00-00-02", "aa:bb:cc:00:00:03"],
@@ -16,7 +18,7 @@ import LicenseTools
 
     /// keygen into a fresh directory; returns (directory, key path, pub path).
     func keys() -> (String, String, String) {
-        let directory = Fixture.temporaryDirectory() + "/keys"
+        let directory = temporaryDirectories.make() + "/keys"
         let result = LicenseTool.keygen(directory: directory)
         #expect(result.status == 0, "\(result.errors)")
         return (directory, directory + "/vendor.key", directory + "/vendor.pub")
@@ -147,7 +149,7 @@ import LicenseTools
     }
 
     @Test func inspectOfGarbageFailsClearly() {
-        let directory = Fixture.temporaryDirectory()
+        let directory = temporaryDirectories.make()
         Fixture.write("this is not a license\n", to: directory + "/junk.lic")
         let result = LicenseTool.inspect(licensePath: directory + "/junk.lic")
         #expect(result.status == 1)

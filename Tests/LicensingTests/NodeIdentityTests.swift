@@ -6,9 +6,11 @@ import LicenseTools
 
 /// Node identity from a fake /sys/class/net tree.
 @Suite struct NodeIdentityTests {
+    let temporaryDirectories = TemporaryDirectories()
+
     /// Builds `<root>/<name>/{address,type,flags}` and, for hardware interfaces, a `device` entry.
     func sysfs(_ interfaces: [(name: String, address: String?, type: String, hardware: Bool)]) throws -> String {
-        let root = Fixture.temporaryDirectory()
+        let root = temporaryDirectories.make()
         for interface in interfaces {
             let directory = root + "/" + interface.name
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
