@@ -26,7 +26,7 @@ final class ChildAgent: Sendable {
     /// directory and `swift test` links it too), or nil when it is absent or older than the objects it
     /// is linked from. A test cannot build it itself: SwiftPM holds the build lock while tests run.
     static let binary: String? = {
-        switch locateBinary() {
+        switch binaryProblem {
         case .success(let path):
             return path
         case .failure(let problem):
@@ -38,6 +38,9 @@ final class ChildAgent: Sendable {
     static let skipReason: Comment = "licmesh is not built, or older than its sources, next to the test bundle; run 'swift build' first"
 
     struct BinaryProblem: Error { var reason: String }
+
+    /// Why the multi-process tests cannot use the built `licmesh` (or its path when they can).
+    static let binaryProblem: Result<String, BinaryProblem> = locateBinary()
 
     private static func locateBinary() -> Result<String, BinaryProblem> {
         var buffer = [CChar](repeating: 0, count: 4096)
@@ -61,9 +64,10 @@ final class ChildAgent: Sendable {
     private static func newestObject(in directory: String) -> (path: String, time: Double)? {
         guard let modules = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return nil }
         var newest: (path: String, time: Double)?
-        // The embedding example is another executable: licmesh does not link it.
+        // The other executables' modules: licmesh links neither (licmesh-bench links licmesh).
+        let notLinked: Set<String> = ["licmesh_embedding_example.build", "licmesh_bench.build"]
         for module in modules where module.hasSuffix(".build") && !module.contains("Tests") && !module.hasPrefix("LicenseMeshPackage")
-            && !module.hasPrefix("licmesh_embedding_example") {
+            && !notLinked.contains(module) {
             for file in (try? FileManager.default.contentsOfDirectory(atPath: directory + "/" + module)) ?? [] where file.hasSuffix(".o") {
                 let path = directory + "/" + module + "/" + file
                 if let time = modificationTime(path), time > (newest?.time ?? 0) { newest = (path, time) }
@@ -144,6 +148,25 @@ final class ChildAgent: Sendable {
 }
 
 extension TransportTests.AgentProcesses {
+    /// The multi-process tests skip when `licmesh` is not built; they must never skip because they
+    /// misjudge a binary that `swift test` has just built. (They did, unnoticed, once `licmesh-bench`
+    /// became an executable of its own: its objects, which licmesh does not link, are compiled after
+    /// licmesh is linked, so licmesh looked stale and every process test skipped on a clean clone.)
+    @Test func theBinaryBuiltWithTheTestsIsUsed() throws {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        try #require(count > 0)
+        let bundle = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let built = (bundle as NSString).deletingLastPathComponent + "/licmesh"
+        guard access(built, X_OK) == 0 else {
+            print("AgentProcesses: no licmesh next to the test bundle (swift test builds it; --skip-build does not)")
+            return
+        }
+        if case .failure(let problem) = ChildAgent.binaryProblem {
+            Issue.record("licmesh is built at \(built) but the process tests would skip: \(problem.reason)")
+        }
+    }
+
     @Test(.enabled(if: ChildAgent.binary != nil, ChildAgent.skipReason))
     func fiveProcessesConfirmOneKilledWithSIGKILLDead() async throws {
         let binary = try #require(ChildAgent.binary)
