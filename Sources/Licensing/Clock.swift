@@ -19,6 +19,10 @@ extension LicensingNode {
         return finish(now: now)
     }
 
+    /// How far the clock moves before the time floor follows it: the floor is saved with the durable
+    /// state, so this bounds the data directory's writes for time alone to one per step.
+    static let timeFloorStep: Int64 = 600
+
     /// This node's wall clock at `now`, from the last reading.
     func wallTime(at now: Instant) -> Int64? {
         guard let reading = wallReading else { return nil }
@@ -46,6 +50,7 @@ extension LicensingNode {
         }
         guard problem != clockProblem else { return }
         clockProblem = problem
+        emit(.clockProblem(problem), now: now)
         reconsider(now: now)
     }
 
@@ -63,6 +68,11 @@ extension LicensingNode {
         guard let own = wallTime(at: now) else { return }
         serverClockOffsets = ClockOffsets(median: clocks.median - own, latest: clocks.latest - own)
         judgeClock(now: now)
+        // The servers' clocks vouch for this reading: it becomes the floor, so a clock set back later,
+        // even across a restart, cannot make an expired license count again. A reading they do not
+        // vouch for (off by more than `maximumClockSkew`, or read between heartbeats) is never kept: a
+        // clock wrongly far ahead for a while must not expire the license on this node for good.
+        if clockProblem == nil, own >= timeFloor &+ Self.timeFloorStep { timeFloor = own }
     }
 }
 

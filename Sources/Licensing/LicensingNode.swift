@@ -63,7 +63,9 @@ public struct LicensingNode: Sendable {
     public internal(set) var syncedThrough = Stamp.zero
     /// Pulls of the authority's whole ledger (a replica complete up to the head whose digest differed).
     public internal(set) var fullLedgerPulls = 0
-    /// The latest wall time a previous life saved: no clock reading earlier is right.
+    /// No clock reading earlier than this is right: the latest time a previous life saved, raised
+    /// while this node runs by its own readings that the license servers' clocks agreed with (in
+    /// steps of `timeFloorStep`). Saved with the durable state, so it never goes down.
     public internal(set) var timeFloor: Int64 = 0
     /// The license servers' clocks, relative to this node's, as the last heartbeat reported them.
     public internal(set) var serverClockOffsets: ClockOffsets?

@@ -138,6 +138,8 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
         case duplicateMACs([MACConflict])
         /// The ledger holds more cores than the license allows (total, limit); the authority revokes.
         case ledgerOverLimit(total: Int, limit: Int)
+        /// This node's clock cannot be trusted, and why (nil: it agrees with the license servers' again).
+        case clockProblem(String?)
     }
 
     public var description: String {
@@ -160,6 +162,7 @@ public struct LicensingEvent: Hashable, Sendable, CustomStringConvertible {
         case .noAuthority(let reason): "no authority: \(reason)"
         case .duplicateMACs(let list): list.isEmpty ? "no MAC is advertised twice any more" : list.map(\.description).joined(separator: "; ")
         case .ledgerOverLimit(let total, let limit): "the ledger holds \(total) cores against a limit of \(limit); revoking the newest"
+        case .clockProblem(let problem): problem ?? "this node's clock agrees with the license servers' again"
         }
         return "\(at) \(text)"
     }

@@ -123,11 +123,7 @@ extension Simulator {
         }
         tracker.liveHeld -= tracker.held[node]
         tracker.held[node] = 0
-        tracker.durable[node] = instances[node]?.licensing.map { licensing in
-            var state = licensing.durableState
-            state.savedAt = wallClock(of: node)   // what the data directory records with it
-            return state
-        }
+        tracker.durable[node] = instances[node]?.licensing?.durableState   // what the data directory holds
         // A request dies with its node's life: nobody waits for it any more.
         tracker.clientRequests = tracker.clientRequests.filter { $0.value.node != node }
     }

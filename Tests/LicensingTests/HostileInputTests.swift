@@ -232,6 +232,64 @@ import SWIM
         #expect(node.validate(unixTime: Self.expires - 100 * 86_400).message.contains("expired"))
     }
 
+    /// FlexNet's rollback case, cluster-wide: every clock set back 200 days at once, so no server knows
+    /// better. The time floor that the servers' clocks vouched for stays, is saved, and survives a restart.
+    @Test func clocksSetBackEverywhereCannotMakeAnExpiredLicenseCountAgain() throws {
+        var h = LicensingHarness(count: 4, servers: 3, maxCores: 8, policy: .majority, requestedCores: 2) { _ in Self.terms() }
+        let day: Int64 = 86_400
+        Self.readClocks(&h, base: Self.expires - day, offsets: [:])
+        h.refreshViews()
+        for n: UInt64 in 1...4 { h.acquire(n) }
+        h.advance(by: .seconds(7))                          // heartbeats carry the servers' clocks
+        Self.readClocks(&h, base: Self.expires - day + 7, offsets: [:])
+        #expect((Self.expires - day...Self.expires - day + 7).contains(h.node(4).timeFloor), "a reading the servers vouched for is the floor")
+        #expect(h.node(4).validate(feature: "batch", unixTime: Self.expires - day + 7).isAllowed)
+
+        Self.readClocks(&h, base: Self.expires + day, offsets: [:])   // two days later: expired
+        h.advance(by: .seconds(7))                                   // a heartbeat vouches for it
+        let floor = Self.expires + day
+        let rolledBack = Self.expires + day - 200 * day
+        Self.readClocks(&h, base: rolledBack, offsets: [:])          // every clock set back 200 days
+        h.advance(by: .seconds(7))
+        Self.readClocks(&h, base: rolledBack + 7, offsets: [:])
+        for n: UInt64 in 1...4 {
+            #expect((floor...floor + 7).contains(h.node(n).timeFloor), "node \(n): the floor never goes down")
+            #expect(h.node(n).durableState.savedAt == h.node(n).timeFloor, "node \(n): what is saved never goes down")
+            let check = h.node(n).validate(feature: "batch", unixTime: rolledBack + 7)
+            #expect(!check.isAllowed && check.message.contains("expired"), "node \(n): \(check.message)")
+        }
+        var restarted = try LicensingNode(id: NodeID(4), mac: 0xA4, terms: Self.terms(), licenseValid: true)
+        restarted.restore(h.node(4).durableState)
+        #expect(!restarted.validate(feature: "batch", unixTime: rolledBack + 7).isAllowed, "nor across a restart")
+    }
+
+    /// A clock far ahead of the servers' for a while (a bad NTP step) is not kept as the floor: once
+    /// it is set right, the license is valid on this node again.
+    @Test func aClockWronglyAheadForAWhileLeavesNoFloorBehind() {
+        var h = LicensingHarness(count: 4, servers: 3, maxCores: 8, policy: .majority, requestedCores: 2) { _ in Self.terms() }
+        let day: Int64 = 86_400
+        let now = Self.expires - 10 * day
+        Self.readClocks(&h, base: now, offsets: [:])
+        h.refreshViews()
+        for n: UInt64 in 1...4 { h.acquire(n) }
+        h.advance(by: .seconds(7))
+        Self.readClocks(&h, base: now + 7, offsets: [:])
+        let floor = h.node(4).timeFloor
+        #expect((now...now + 7).contains(floor))
+        Self.readClocks(&h, base: now + 7, offsets: [4: 30 * day])   // node 4 jumps 30 days ahead
+        h.advance(by: .seconds(7))                                   // the next heartbeat disagrees
+        #expect(h.node(4).clockProblem?.contains("ahead of the license servers' median") == true)
+        #expect(h.node(4).timeFloor == floor, "a reading the servers disagree with is not kept")
+        Self.readClocks(&h, base: now + 14, offsets: [:])              // set right again
+        h.advance(by: .seconds(7))
+        #expect(h.node(4).clockProblem == nil)
+        #expect(h.node(4).validate(feature: "batch", unixTime: now + 21).isAllowed)
+        #expect(h.node(4).timeFloor < Self.expires)
+        let verdicts = h.events[NodeID(4), default: []].compactMap { if case .clockProblem(let problem) = $0 { problem ?? "trusted" } else { nil } }
+        #expect(verdicts.count == 2 && verdicts.first?.contains("ahead") == true && verdicts.last == "trusted",
+                "the log tells both changes: \(verdicts)")
+    }
+
     /// Hostile catalogue seed 491: a heartbeat replayed to an ordinary node made it acknowledge, and its
     /// clock (28 days off) became the servers' median, so every node distrusted its own clock and no
     /// server could be authority. Only servers answer heartbeats; only servers' answers count.

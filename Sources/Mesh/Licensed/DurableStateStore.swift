@@ -117,7 +117,7 @@ final class DurableStateStore: Sendable {
         guard let state else { return }
         do {
             try directory.saveLedger(LedgerSnapshot(ledger: Ledger(state.grants), epoch: state.epoch, authority: state.authority,
-                                                    promised: state.promised, savedAt: Int64(WallClock.secondsSinceEpoch())))
+                                                    promised: state.promised, savedAt: state.savedAt))
             if lastOwnGrant != .some(state.ownGrant) { try directory.saveOwnGrant(state.ownGrant) }
             pending.withLock { pending in
                 pending.lastWritten = state

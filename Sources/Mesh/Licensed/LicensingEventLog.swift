@@ -11,6 +11,7 @@ extension LicensingEvent {
         case .acquired: .debug
         case .steppedDown, .refused, .ownGrantLost, .excessRevoked, .noAuthority, .licenseMix: .warning
         case .licenseMismatch, .duplicateMACs, .ledgerOverLimit: .error
+        case .clockProblem(let problem): problem == nil ? .info : .error
         case .requestSettled(_, let outcome):
             switch outcome {
             case .granted, .released: .info
@@ -44,6 +45,7 @@ extension LicensingEvent {
         case .ledgerOverLimit: "the ledger holds more cores than the license allows; revoking the newest grants"
         case .excessRevoked: "grant revoked to fit the core limit"
         case .noAuthority: "no license authority"
+        case .clockProblem(let problem): problem == nil ? "this node's clock agrees with the license servers' again" : "this node's clock cannot be trusted"
         }
     }
 
@@ -81,6 +83,10 @@ extension LicensingEvent {
                     LogField("fix", "give each host its own MAC (the agent's mac setting), or stop the node that claims another's")]
         case .ledgerOverLimit(let total, let limit):
             return [LogField("total", "\(total)"), LogField("limit", "\(limit)")]
+        case .clockProblem(let problem):
+            guard let problem else { return [] }
+            return [LogField("reason", problem),
+                    LogField("fix", "set this host's clock right (enable NTP); until then it validates by the license servers' time and is never authority")]
         case .licenseMix(let servers):
             return [LogField("servers", servers.map(\.description).joined(separator: "; ")),
                     LogField("fix", "finish the rollout: install the same license file on every license server and reload them (SIGHUP)")]
@@ -115,6 +121,7 @@ extension LicensingEvent {
         case .ledgerOverLimit: "ledger-over-limit"
         case .excessRevoked: "revoked"
         case .noAuthority: "no-authority"
+        case .clockProblem: "clock"
         }
     }
 }
@@ -123,7 +130,7 @@ extension EventLine {
     /// A licensing event as an `--events` line: `event=authority node=<self> authority=<id> epoch=2.1 self=true at_ms=...`.
     /// Names: authority, stepped-down, granted, released, refused, acquired, holding, lost-grant,
     /// request-granted, request-released, request-refused, request-superseded, request-abandoned,
-    /// license-mismatch, license-mix, revoked, no-authority.
+    /// license-mismatch, license-mix, duplicate-mac, ledger-over-limit, revoked, no-authority, clock.
     public static func format(_ event: LicensingEvent, node: NodeID) -> String {
         format(name: event.eventName, node: node, fields: event.logFields(selfID: node), at: event.at)
     }
