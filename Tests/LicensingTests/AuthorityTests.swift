@@ -170,6 +170,8 @@ import SWIM
         for n in 2...4 { #expect(h.node(UInt64(n)).ledger == ledger, "ledgers converge after heal") }
         #expect(ledger.total() <= 4)
         #expect(h.coresHeldByLiveNodes() <= 4)
+        let overLimit = h.events.values.joined().compactMap { if case .ledgerOverLimit(let total, let limit) = $0 { (total, limit) } else { nil } }
+        #expect(overLimit.contains { $0 == (6, 4) }, "the repair is reported: \(overLimit)")
     }
 
     @Test func aReturningLowestServerCatchesUpBeforeGranting() {
