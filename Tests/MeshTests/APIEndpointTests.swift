@@ -224,7 +224,15 @@ extension TransportTests {
 
             let ready = try Self.get(api, "/health")
             #expect(ready.status == 200)
-            #expect(ready.text.contains(#""status":"ok""#))
+            #expect(ready.text.contains(#""status":"ok""#) && ready.text.contains(#""warnings":[]"#))
+
+            // Healthy with something to say: a renewal rolled out halfway is not a fault, but it is told.
+            let mix = "license servers hold different versions of this license (a renewal in progress?): ..."
+            control.set { $0.status.license?.problems = [mix] }
+            struct Healthy: Decodable { var status: String; var warnings: [String] }
+            let warned = try Self.get(api, "/health")
+            #expect(warned.status == 200)
+            #expect(try Self.decode(Healthy.self, warned).warnings == [mix])
 
             control.set { $0.status = APIFixtures.unlicensedStatus() }
             let unready = try Self.get(api, "/health")

@@ -85,9 +85,18 @@ final class ProcessCluster {
         Self.post(port: httpPorts[index], path, body)
     }
 
+    /// A GET from the agent's API; the JSON answer's fields (nil when it did not answer).
+    func get(_ index: Int, _ path: String) -> (status: Int, answer: [String: Any])? {
+        Self.request("GET", port: httpPorts[index], path, body: nil)
+    }
+
     static func post(port: UInt16, _ path: String, _ body: String) -> (status: Int, answer: [String: Any])? {
-        guard let response = try? HTTPClientConnection.request("POST", path, to: .loopbackV4(port: port),
-                                                               body: Array(body.utf8), timeout: .seconds(5)) else { return nil }
+        request("POST", port: port, path, body: body)
+    }
+
+    private static func request(_ method: String, port: UInt16, _ path: String, body: String?) -> (status: Int, answer: [String: Any])? {
+        guard let response = try? HTTPClientConnection.request(method, path, to: .loopbackV4(port: port),
+                                                               body: body.map { Array($0.utf8) }, timeout: .seconds(5)) else { return nil }
         let answer = (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:]
         return (response.status, answer)
     }
@@ -212,6 +221,9 @@ extension TransportTests.LicensedPaths {
                     cluster.status(0)?.license?.problems.contains { $0.contains("different versions of this license") } == true
                 } != nil
                 #expect(cluster.status(0)?.healthy == true, "a mix of versions is not a fault: \(cluster.status(0)?.problems ?? [])")
+                let health = cluster.get(0, "/health")
+                #expect(health?.status == 200 && (health?.answer["warnings"] as? [String])?.contains { $0.contains("different versions") } == true,
+                        "/health says the servers hold a mix: \(String(describing: health))")
                 cluster.kill(3)   // a restart midway, while the servers hold a mix
                 try cluster.start(3, seeds: [0, 1])
             }

@@ -130,6 +130,9 @@ public struct AuthorityReport: Codable, Hashable, Sendable {
 struct HealthReport: Codable, Hashable, Sendable {
     var status: String
     var node: String
+    /// What is worth an operator's attention though service goes on: license warnings, and license
+    /// servers holding different versions of the license (a renewal rolled out halfway).
+    var warnings: [String]
 }
 
 struct UnhealthyReport: Codable, Hashable, Sendable {

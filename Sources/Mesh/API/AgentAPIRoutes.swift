@@ -75,7 +75,9 @@ struct AgentAPIRoutes: Sendable {
     /// agent, so that a probe restarting unready pods cannot restart an agent that is only unlicensed.
     private func health() async -> HTTPResponse {
         await withStatus { status in
-            if status.isReady { return .json(HealthReport(status: "ok", node: status.node)) }
+            if status.isReady {
+                return .json(HealthReport(status: "ok", node: status.node, warnings: status.license?.problems ?? []))
+            }
             let problems = status.readinessProblems
             return .json(
                 UnhealthyReport(
