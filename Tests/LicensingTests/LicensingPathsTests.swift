@@ -129,6 +129,36 @@ import SWIM
         #expect(h.node(3).validate(unixTime: unixTime).message.contains("waiting for the answer"))
     }
 
+    /// A node whose grant was reclaimed (held dead past the grace period) or revoked says so; it claims
+    /// to wait for an answer only while a request of its own is really pending.
+    @Test func noCoresMessagesAfterAReclaimOrARevocationNameTheLoss() {
+        let unixTime: Int64 = 1_800_000_000
+        func saysWaitingOnlyWhilePending(_ h: LicensingHarness, _ n: UInt64, _ when: String) {
+            let message = h.node(n).validate(unixTime: unixTime).message
+            #expect(message.contains("waiting for the answer") == (h.node(n).request != nil), "\(when): \(message)")
+            #expect(!message.contains("has not been answered"), "\(when): \(message)")
+        }
+        // Reclaimed: node 3 cut off past the grace period; the authority returns its cores, its lease lapses.
+        var h = LicensingHarness(count: 3, servers: 2, maxCores: 6, policy: .majority, requestedCores: 2)
+        h.refreshViews()
+        h.acquire(3)
+        #expect(h.node(3).ownGrant?.cores == 2)
+        h.cut = [[NodeID(1), NodeID(3)], [NodeID(2), NodeID(3)]]
+        h.refreshViews()
+        h.advance(by: .seconds(40))
+        #expect(h.node(1).ledger.cores(of: NodeID(3)) == 0, "reclaimed")
+        #expect(h.node(3).ownGrant == nil)
+        let reclaimed = h.node(3).validate(unixTime: unixTime).message
+        #expect(reclaimed.contains("lost its previous grant") || reclaimed.contains("holds no cores:"), "\(reclaimed)")
+        saysWaitingOnlyWhilePending(h, 3, "after a reclaim")
+        // Healed: it asks again by itself and holds its cores.
+        h.cut = []
+        h.refreshViews()
+        h.advance(by: .seconds(5))
+        #expect(h.node(3).ownGrant?.cores == 2, "it got its cores back by itself")
+        saysWaitingOnlyWhilePending(h, 3, "after the heal")
+    }
+
     // MARK: Policies and leases
 
     /// Under `available`, the cores of a node held dead come back only while every license server is
