@@ -59,6 +59,14 @@ import Testing
         #expect(bad?.description == "config field 'insecurePlaintext' (from environment variable LICMESH_INSECURE_PLAINTEXT): 'maybe' is not a boolean; set LICMESH_INSECURE_PLAINTEXT=true or LICMESH_INSECURE_PLAINTEXT=false")
     }
 
+    @Test func openReadsFromEnvironment() throws {
+        let fixture = try ConfigFixture()
+        #expect(try fixture.resolve().httpOpenReads, "reads are open unless told otherwise")
+        let closed = try fixture.resolve(["httpOpenReads": true], environment: ["LICMESH_HTTP_OPEN_READS": "false"])
+        #expect(!closed.httpOpenReads && closed.file.source(of: "httpOpenReads") == .environment("LICMESH_HTTP_OPEN_READS"))
+        #expect(!closed.insecurePlaintext, "and nothing else")
+    }
+
     @Test func emptySeedListClearsTheFileSeeds() throws {
         let fixture = try ConfigFixture()
         let config = try fixture.resolve(["seeds": .array(["10.0.0.2:2"])], environment: ["LICMESH_SEEDS": ""])

@@ -30,6 +30,7 @@ extension AgentConfigFile {
         ("LICMESH_HTTP", "httpAddress", .text),
         ("LICMESH_HTTP_SOCKET", "httpSocket", .text),
         ("LICMESH_HTTP_TOKEN_FILE", "httpTokenFile", .text),
+        ("LICMESH_HTTP_OPEN_READS", "httpOpenReads", .boolean),
         ("LICMESH_LOG_FORMAT", "logFormat", .text),
         ("LICMESH_LOG_LEVEL", "logLevel", .text),
     ]
@@ -57,13 +58,15 @@ extension AgentConfigFile {
                 let items = text.split(separator: ",").map { String($0).trimmingConfigWhitespace() }.filter { !$0.isEmpty }
                 if field == "seeds" { file.seeds = items } else { file.gossipKeyFiles = items }
             case .boolean:
+                let value: Bool
                 switch text.trimmingConfigWhitespace().lowercased() {
-                case "true", "1", "yes": file.insecurePlaintext = true
-                case "false", "0", "no", "": file.insecurePlaintext = false
+                case "true", "1", "yes": value = true
+                case "false", "0", "no", "": value = false
                 default:
                     throw ConfigError(.wrongType, field: field, value: "'\(quotedConfigText(text))'", problem: "is not a boolean",
                                       fix: "set \(variable)=true or \(variable)=false", source: source)
                 }
+                if field == "httpOpenReads" { file.httpOpenReads = value } else { file.insecurePlaintext = value }
             case .integer:
                 guard let number = Int(text.trimmingConfigWhitespace()) else {
                     throw ConfigError(.wrongType, field: field, value: "'\(quotedConfigText(text))'", problem: "is not a whole number",
