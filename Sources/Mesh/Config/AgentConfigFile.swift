@@ -10,36 +10,56 @@ import SmallFiles
 /// the files it names and applies defaults). docs/configuration.md documents every field.
 ///
 /// Unknown fields are errors, not ignored: a misspelt `"seed"` would otherwise silently leave the
-/// node without seeds. Programs that write configurations (the demo, tests) build this value and
-/// call `jsonText()`.
+/// node without seeds. An application that configures the agent from code (docs/embedding.md) builds
+/// this value and passes it to `ResolvedAgentConfig.resolve`; tests write it to a file with `jsonText()`.
 public struct AgentConfigFile: Hashable, Sendable, Encodable {
+    /// This node's ID, 1 to 16 hex digits (e.g. "0000aabbccddeeff"); nil: the MAC's 48-bit value.
     public var nodeID: String?
+    /// The MAC the license lists for this host, e.g. "aa:bb:cc:dd:ee:ff"; nil: read from this host's interfaces.
     public var mac: String?
+    /// Numeric `ip:port` for gossip (UDP) and state exchange (TCP); nil: "0.0.0.0:7946".
     public var bind: String?
+    /// Numeric `ip:port` other agents reach this one at; nil: `bind`, or detected when `bind` is a wildcard.
     public var advertise: String?
+    /// Agents to join through, `ip:port` or `dns-name:port`; nil or empty: wait for others to join this one.
     public var seeds: [String]?
+    /// 1 to 64 letters, digits, '.', '_' or '-', the same on every agent; nil: "licmesh".
     public var clusterName: String?
+    /// Files of 32-byte base64 gossip keys (`licmesh keygen-gossip`): the first encrypts what is sent, all
+    /// are accepted. Required unless `insecurePlaintext` is true.
     public var gossipKeyFiles: [String]?
+    /// Must be true to run without gossip keys (trusted test networks only); nil: false.
     public var insecurePlaintext: Bool?
+    /// The license file from the vendor; required.
     public var licenseFile: String?
+    /// The vendor's public key file that verifies the license; required.
     public var vendorPublicKeyFile: String?
+    /// The cores this node asks for at start, at least 1; nil: the machine's online CPU count.
     public var cores: Int?
+    /// The protocol settings to start from: "lan", "wan" or "local"; nil: "lan".
     public var profile: String?
-    /// SWIM `Settings` overrides by field name; checked by `ResolvedAgentConfig.resolve`.
+    /// SWIM `Settings` overrides by field name, e.g. `{"probeInterval": "500ms"}`; checked by
+    /// `ResolvedAgentConfig.resolve`.
     public var settings: [String: ConfigValue]?
     /// Licensing overrides (`policy`, `deadGracePeriod`, `requestTimeout`, ...).
     public var licensing: [String: ConfigValue]?
+    /// The directory for state that must survive restarts; nil: "/var/lib/licmesh".
     public var dataDir: String?
+    /// The local API's numeric TCP `ip:port`, or "off" (socket only); nil: "127.0.0.1:7947".
     public var httpAddress: String?
-    /// The API's unix socket, its mode (octal text such as "0660") and group.
+    /// Path of a unix socket to serve the local API on as well; nil: none.
     public var httpSocket: String?
+    /// The socket file's mode as octal text, e.g. "0660" (the default: owner and group may connect).
     public var httpSocketMode: String?
+    /// Group name or number given to the socket file; nil: the agent's group.
     public var httpSocketGroup: String?
-    /// A file holding the bearer token TCP clients must send.
+    /// A file whose first line is the bearer token TCP clients must send; nil: no token.
     public var httpTokenFile: String?
-    /// Whether reads over TCP need no token (default true).
+    /// With a token set, whether reads over TCP (status, validate, `/health`, `/metrics`) need none; nil: true.
     public var httpOpenReads: Bool?
+    /// The log line format, "logfmt" or "json" (one line per event on standard error); nil: "logfmt".
     public var logFormat: String?
+    /// The least severe level logged: "debug", "info", "warn" or "error"; nil: "info".
     public var logLevel: String?
 
     /// The file this came from (nil when parsed from bytes); relative paths inside resolve against its directory.
@@ -47,6 +67,7 @@ public struct AgentConfigFile: Hashable, Sendable, Encodable {
     /// Fields whose value came from somewhere other than the file (environment variables).
     public var sources: [String: ConfigSource] = [:]
 
+    /// An empty document: every field absent, as in `{}`.
     public init() {}
 
     /// Every top-level field, in documentation order.
@@ -56,13 +77,14 @@ public struct AgentConfigFile: Hashable, Sendable, Encodable {
         "httpAddress", "httpSocket", "httpSocketMode", "httpSocketGroup", "httpTokenFile", "httpOpenReads", "logFormat", "logLevel",
     ]
 
-    /// A configuration file is a few hundred bytes; anything near this size is the wrong file.
+    /// The largest file accepted, 1 MiB: a configuration file is a few hundred bytes; anything near this
+    /// size is the wrong file.
     public static let maximumFileSize = 1 << 20
 
     /// Where the value of `field` came from.
     public func source(of field: String) -> ConfigSource { sources[field] ?? .file(path) }
 
-    /// Reads and parses the file at `path`.
+    /// Reads and parses the file at `path`. Environment variables are not applied here: `resolve` does that.
     public static func load(path: String) throws(ConfigError) -> AgentConfigFile {
         let bytes: [UInt8]
         do {

@@ -9,32 +9,47 @@ import SmallFiles
 /// durations parsed, settings validated, key and license files read. Producing it binds nothing and
 /// starts nothing, so `licmesh agent` can refuse a bad configuration before touching the network.
 public struct ResolvedAgentConfig: Sendable {
+    /// How log lines are written: `logfmt` (key=value pairs, the default) or `json` (one object per line).
     public enum LogFormat: String, Hashable, Sendable, CaseIterable { case logfmt, json }
+    /// The least severe level written: `debug`, `info` (the default), `warn` or `error`.
     public enum LogLevel: String, Hashable, Sendable, CaseIterable { case debug, info, warn, error }
 
+    /// `bind` when none is given: every IPv4 address, port 7946.
     public static let defaultBind = "0.0.0.0:7946"
+    /// `httpAddress` when none is given: loopback only, port 7947.
     public static let defaultHTTPAddress = "127.0.0.1:7947"
+    /// `clusterName` when none is given.
     public static let defaultClusterName = "licmesh"
+    /// `dataDir` when none is given.
     public static let defaultDataDirectory = "/var/lib/licmesh"
+    /// `profile` when none is given: settings for a data centre's network.
     public static let defaultProfile = "lan"
 
-    /// MAC (the license's host identity) and node ID.
+    /// This node's MAC (the identity the license lists) and node ID (`nodeID`, else the MAC's value).
     public var identity: NodeIdentity
+    /// Where gossip (UDP) and state exchange (TCP) listen; numeric, never port 0.
     public var bind: SocketAddress
     /// What other agents are told to reach this one at.
     public var advertise: SocketAddress
     /// How `advertise` was chosen, for the startup log: "configured", "the bind address", "detected on eth0".
     public var advertiseOrigin: String
+    /// Agents to join through, duplicates dropped; DNS names are looked up when joining, not here.
     public var seeds: [SeedAddress]
+    /// The cluster name (default "licmesh"); agents of other clusters are ignored.
     public var clusterName: String
     /// Absolute paths; the first key is the primary (sends), all are accepted.
     public var gossipKeyFiles: [String]
+    /// True: gossip is neither encrypted nor authenticated (`warnings` says so); `gossipKeyFiles` is empty.
     public var insecurePlaintext: Bool
+    /// Absolute path of the license file.
     public var licenseFile: String
+    /// Absolute path of the vendor's public key file.
     public var vendorPublicKeyFile: String
     /// What the files above held when the configuration was resolved.
     public var secrets: AgentSecrets
+    /// The cores this node asks for at start: `cores` from the file, else the machine's online CPU count.
     public var cores: Int
+    /// The settings profile `settings` started from: "lan", "wan" or "local".
     public var profile: String
     /// The profile with the `settings` overrides, validated.
     public var settings: Settings
@@ -44,16 +59,22 @@ public struct ResolvedAgentConfig: Sendable {
     public var dataDirectory: String
     /// The API over TCP; nil when `httpAddress` is "off".
     public var httpAddress: SocketAddress?
+    /// Absolute path of the API's unix socket; nil when none is configured.
     public var httpSocket: String?
+    /// The socket file's mode (default 0o660) and group (nil: the agent's); unused without `httpSocket`.
     public var httpSocketAccess: UnixSocketAccess
-    /// The token read from `httpTokenFile`.
+    /// The bearer token read from `httpTokenFile`; nil when none is configured.
     public var httpToken: String?
+    /// With a token, whether reads over TCP need none (default true).
     public var httpOpenReads: Bool
+    /// How log lines are written (default `logfmt`).
     public var logFormat: LogFormat
+    /// The least severe level written (default `info`).
     public var logLevel: LogLevel
-    /// Things that work but are probably not what was meant; the agent logs them at startup.
+    /// Things that work but are probably not what was meant (a MAC the license does not list, an API open to
+    /// the network): `licmesh agent` logs them at startup; an embedding application should log them itself.
     public var warnings: [String]
-    /// The file after environment overrides: what `reloadSecrets` re-reads.
+    /// The file with the environment overrides applied; `file.source(of:)` says where each field came from.
     public var file: AgentConfigFile
 
     /// Reads, parses and resolves the configuration file at `path`.

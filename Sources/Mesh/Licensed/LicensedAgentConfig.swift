@@ -16,22 +16,28 @@ public struct LicensedAgentConfig: Sendable {
     public var mac: MACAddress
     /// Members to join through: addresses or DNS names (looked up again while not joined).
     public var seeds: [SeedAddress]
-    /// The vendor-signed license, and the vendor's public key that must verify it.
+    /// The vendor-signed license, as read from the license file.
     public var license: SignedLicense
+    /// The vendor's public key (`vendor.pub`) that must verify `license`.
     public var vendorKey: Ed25519PublicKey
-    /// Includes `requestedCores`, the cores this node asks for when it starts.
+    /// Licensing settings (policy, grace periods, timeouts), including `requestedCores`: the cores this node
+    /// asks for when it starts and when `acquire` is called with `cores` nil.
     public var licensing: LicensingSettings
-    /// Created (mode 0700) if absent; one agent per directory (it is locked).
+    /// Where the durable state (boot counter, ledger snapshot, own grant) survives restarts. Created (mode
+    /// 0700) if absent; one agent per directory (it is locked).
     public var dataDirectory: String
     /// Re-reads the gossip key, license and vendor key files (SIGHUP). Nil: reloading is not possible.
     public var reloadSecrets: (@Sendable () throws(ConfigError) -> AgentSecrets)?
-    /// Seconds since 1970, for the license's validity window (tests pin it).
+    /// Seconds since 1970, for checking the license's validity window at start and on reload (tests pin it).
     public var unixTime: @Sendable () -> Int64 = { Int64(WallClock.secondsSinceEpoch()) }
-    /// How often seeds are looked up again while the agent has not joined.
+    /// How often seeds are looked up again while the agent has not joined (default 2 s).
     public var seedRetryInterval: Duration = .seconds(2)
-    /// Ask for `licensing.requestedCores` at start (when the license is valid here).
+    /// Ask for `licensing.requestedCores` at start (default true; nothing is asked when that is 0). With a
+    /// license not valid here, the cores are asked for once a valid one is installed.
     public var acquireOnStart = true
 
+    /// A configuration from its parts (`licmesh agent`'s flag mode, tests). `reloadSecrets` stays nil until
+    /// set, so `LicensedAgent.reload()` throws `reloadUnsupported`.
     public init(agent: AgentConfig, mac: MACAddress, seeds: [SeedAddress], license: SignedLicense, vendorKey: Ed25519PublicKey,
                 licensing: LicensingSettings, dataDirectory: String) {
         self.agent = agent
@@ -67,14 +73,20 @@ extension AgentSecrets {
 
 /// Why a licensed agent could not start, or could not reload. Each says what is wrong and the fix.
 public enum LicensedAgentError: Error, Sendable, CustomStringConvertible {
+    /// The membership agent could not start (a port in use, an invalid setting) or take the new gossip keys.
     case agent(AgentError)
+    /// The data directory could not be created, locked, read or written.
     case persistence(PersistenceError)
+    /// The licensing settings are invalid; `field` names the setting (without the `licensing.` prefix).
     case invalidSettings(field: String, problem: String)
     /// Reload could not read the files; the agent keeps running with what it had.
     case reload(ConfigError)
+    /// `reload()` on an agent configured without `reloadSecrets`; restart it to change the license or keys.
     case reloadUnsupported
+    /// `reload()` or `install(_:)` on an agent that has stopped.
     case notRunning
 
+    /// One line for an operator: what is wrong and what to do.
     public var description: String {
         switch self {
         case .agent(let error): error.description
