@@ -1,6 +1,6 @@
 import Foundation
 import Licensing
-import Mesh
+@testable import Mesh
 import SWIM
 import Testing
 

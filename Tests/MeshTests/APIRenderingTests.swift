@@ -1,6 +1,6 @@
 import Foundation
 import Licensing
-import Mesh
+@testable import Mesh
 import Testing
 
 /// What `licmesh status`, `members` and `ledger` print, as pure functions of the agent's answers.

@@ -1,6 +1,6 @@
 import Glibc
 import Licensing
-import Mesh
+@testable import Mesh
 import Synchronization
 import Testing
 

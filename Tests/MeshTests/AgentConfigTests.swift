@@ -1,5 +1,5 @@
 import Crypto
-import Mesh
+@testable import Mesh
 import SWIM
 import Testing
 import Wire

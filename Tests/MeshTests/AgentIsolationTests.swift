@@ -1,6 +1,6 @@
 import Crypto
 import Glibc
-import Mesh
+@testable import Mesh
 import SWIM
 import Testing
 import Wire

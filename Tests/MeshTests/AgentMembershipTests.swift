@@ -1,4 +1,4 @@
-import Mesh
+@testable import Mesh
 import SWIM
 import Testing
 

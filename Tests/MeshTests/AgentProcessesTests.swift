@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Glibc
-import Mesh
+@testable import Mesh
 import SWIM
 import Synchronization
 import Testing

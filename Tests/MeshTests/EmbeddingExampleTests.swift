@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Mesh
+@testable import Mesh
 import SWIM
 import Simulation
 import Testing

@@ -1,4 +1,4 @@
-import Mesh
+@testable import Mesh
 import Testing
 
 /// The request parser on its own: no sockets, bytes in, requests or typed errors out.

@@ -1,5 +1,5 @@
 import Foundation
-import Mesh
+@testable import Mesh
 import Testing
 
 /// The Prometheus text exposition writer, checked against exact expected output and against the

@@ -1,5 +1,5 @@
 import Foundation
-import Mesh
+@testable import Mesh
 import Testing
 
 /// Responses on the wire and the router, without sockets.

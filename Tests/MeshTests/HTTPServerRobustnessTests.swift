@@ -1,6 +1,6 @@
 import Dispatch
 import Glibc
-import Mesh
+@testable import Mesh
 import SWIM
 import Synchronization
 import Testing

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
-import Mesh
+@testable import Mesh
 import SWIM
 import Synchronization
 import Testing

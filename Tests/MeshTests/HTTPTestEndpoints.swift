@@ -1,4 +1,4 @@
-import Mesh
+@testable import Mesh
 import SWIM
 
 // The servers under test listen on TCP unless a test says otherwise. Port 1 stands in for a server

@@ -1,5 +1,5 @@
 import Glibc
-import Mesh
+@testable import Mesh
 import SWIM
 import Testing
 

@@ -132,7 +132,7 @@ struct APIAccessCheck: Sendable {
 
 /// The bearer-token file: the token on its first line, at least 16 characters, and not readable by
 /// every user on the host.
-public enum APIToken {
+enum APIToken {
     public static let minimumLength = 16
 
     public static func read(path: String) throws(APITokenError) -> String {

@@ -69,7 +69,7 @@ public struct LedgerReport: Codable, Hashable, Sendable {
 }
 
 /// `GET /v1/license`. `license` is null when none is installed; `problems` are the node's own.
-public struct LicenseReport: Codable, Hashable, Sendable {
+struct LicenseReport: Codable, Hashable, Sendable {
     public var node: String
     public var licensed: Bool
     public var coresHeld: Int

@@ -6,7 +6,7 @@ import SmallFiles
 /// the next request unless the server closes it. Bodies are framed by Content-Length only.
 ///
 /// Not for the agent's I/O thread: every call blocks until done or until its deadline.
-public final class HTTPClientConnection {
+final class HTTPClientConnection {
     public let endpoint: HTTPEndpoint
     public let maxBodyBytes: Int
     /// Sent as `Authorization: Bearer ...` with every request when set.

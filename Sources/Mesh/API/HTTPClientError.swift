@@ -3,7 +3,7 @@ import SmallFiles
 
 /// Why a request of `HTTPClientConnection` got no usable response. Each case names the server's
 /// address; `reason` is written for an operator, not a programmer.
-public enum HTTPClientError: Error, Hashable, Sendable, CustomStringConvertible {
+enum HTTPClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// No connection could be opened (refused, no route, timed out while connecting).
     case cannotConnect(address: HTTPEndpoint, reason: String)
     /// The connection was open but the response did not arrive in full before the deadline.

@@ -1,5 +1,5 @@
 /// A complete response read by `HTTPClientConnection`.
-public struct HTTPClientResponse: Sendable {
+struct HTTPClientResponse: Sendable {
     public var status: Int
     public var reason: String
     public var headers: HTTPHeaders

@@ -38,7 +38,7 @@ public protocol AgentLogger: Sendable {
 }
 
 /// Discards everything: for tests and benchmarks that run many agents.
-public struct SilentLogger: AgentLogger {
+struct SilentLogger: AgentLogger {
     public init() {}
     public func log(_ record: LogRecord) {}
 }

@@ -4,7 +4,7 @@
 /// `m`, `h`), like Go's `time.ParseDuration` but never negative: no setting here means anything
 /// below zero. A bare `0` is allowed. Precision is one nanosecond (finer fractions are truncated),
 /// and the total must fit in 64-bit nanoseconds (about 292 years).
-public enum DurationText {
+enum DurationText {
     /// Longer input is not a duration anybody meant; refuse it before doing arithmetic on it.
     public static let maximumLength = 64
 
@@ -111,7 +111,7 @@ public enum DurationText {
 }
 
 /// Text that is not a duration; the message quotes it, says why and shows what would work.
-public struct DurationTextError: Error, Hashable, Sendable, CustomStringConvertible {
+struct DurationTextError: Error, Hashable, Sendable, CustomStringConvertible {
     public var text: String
     public var problem: String
     public init(text: String, problem: String) { self.text = text; self.problem = problem }

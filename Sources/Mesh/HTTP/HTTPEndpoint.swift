@@ -47,7 +47,7 @@ public enum HTTPEndpoint: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Who is on the other end of an accepted connection.
-public enum HTTPPeer: Hashable, Sendable, CustomStringConvertible {
+enum HTTPPeer: Hashable, Sendable, CustomStringConvertible {
     case tcp(SocketAddress)
     /// A process on this host, through the unix socket, with its user ID when the kernel says.
     case local(uid: UInt32?)
@@ -225,7 +225,7 @@ final class HTTPListener {
 }
 
 /// Why the unix socket could not be created, with the path and what usually fixes it.
-public struct HTTPListenError: Error, Hashable, Sendable, CustomStringConvertible {
+struct HTTPListenError: Error, Hashable, Sendable, CustomStringConvertible {
     public var path: String
     public var problem: String
 

@@ -1,5 +1,5 @@
 /// The protocol versions we accept. Anything else is answered with 505.
-public enum HTTPVersion: Hashable, Sendable, CustomStringConvertible {
+enum HTTPVersion: Hashable, Sendable, CustomStringConvertible {
     case http10
     case http11
 
@@ -7,7 +7,7 @@ public enum HTTPVersion: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// One header line as received (or to be sent): the name keeps its case, lookups ignore it.
-public struct HTTPField: Hashable, Sendable {
+struct HTTPField: Hashable, Sendable {
     public var name: String
     public var value: String
 
@@ -18,7 +18,7 @@ public struct HTTPField: Hashable, Sendable {
 }
 
 /// Header fields in the order they came, with case-insensitive lookup (RFC 9110 section 5.1).
-public struct HTTPHeaders: Hashable, Sendable, Sequence, ExpressibleByDictionaryLiteral {
+struct HTTPHeaders: Hashable, Sendable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var fields: [HTTPField] = []
 
     public init() {}

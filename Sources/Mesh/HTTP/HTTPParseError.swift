@@ -45,7 +45,7 @@ public struct HTTPParseError: Error, Hashable, Sendable, CustomStringConvertible
         self.message = message
     }
 
-    public var status: HTTPStatus {
+    var status: HTTPStatus {
         switch kind {
         case .unsupportedVersion: return .httpVersionNotSupported
         case .requestLineTooLong: return .uriTooLong

@@ -1,5 +1,5 @@
 /// A complete request as the parser hands it over: head checked, body read in full.
-public struct HTTPRequest: Sendable {
+struct HTTPRequest: Sendable {
     /// Case-sensitive, as sent ("GET", "POST", ...).
     public var method: String
     /// The request-target exactly as received, e.g. `/v1/status?pretty` (the query is ignored).

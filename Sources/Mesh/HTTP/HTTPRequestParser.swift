@@ -11,7 +11,7 @@
 /// Accepted: `METHOD SP origin-form SP HTTP/1.x CRLF`, token header names directly followed by a
 /// colon, CRLF line endings only, empty lines before the request line (RFC 9112 2.2), bodies framed
 /// by one Content-Length. Refused: see `HTTPParseError.Kind`.
-public struct HTTPRequestParser: Sendable {
+struct HTTPRequestParser: Sendable {
     public enum Outcome: Sendable {
         case request(HTTPRequest)
         case needMore

@@ -10,7 +10,7 @@ import Foundation
 /// 1xx/204/304, which RFC 9110 forbids to carry one) and `Connection: close` when the connection
 /// ends after this response, replacing any the handler set, so a handler cannot desynchronise a
 /// keep-alive connection.
-public struct HTTPResponse: Sendable {
+struct HTTPResponse: Sendable {
     public var status: HTTPStatus
     public var headers: HTTPHeaders
     public var body: [UInt8]

@@ -3,7 +3,7 @@
 ///
 /// Paths are compared after percent-decoding and without any normalisation: `/v1/status/` and
 /// `/v1/../v1/status` are unknown paths, not aliases.
-public struct HTTPRouter: Sendable {
+struct HTTPRouter: Sendable {
     private var routes: [String: [String: HTTPHandler]] = [:]
 
     public init() {}

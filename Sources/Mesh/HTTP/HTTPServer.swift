@@ -3,7 +3,7 @@ import Synchronization
 
 /// A handler for one route, or for a whole server. It runs as a task, so waiting (for the license
 /// authority, say) holds no thread and no other connection waits behind it.
-public typealias HTTPHandler = @Sendable (HTTPRequest) async -> HTTPResponse
+typealias HTTPHandler = @Sendable (HTTPRequest) async -> HTTPResponse
 
 /// A small, strict HTTP/1.1 server for the agent's local API, on one event-loop thread.
 ///
@@ -23,7 +23,7 @@ public typealias HTTPHandler = @Sendable (HTTPRequest) async -> HTTPResponse
 ///
 /// Call `stop()` before dropping the server: it closes the listeners, lets answers under way finish
 /// (they say `Connection: close`), and joins the thread.
-public final class HTTPServer: Sendable {
+final class HTTPServer: Sendable {
     /// Where the server listens over TCP (with the real port when port 0 was asked for); nil when it
     /// listens on a unix socket only.
     public let localAddress: SocketAddress?

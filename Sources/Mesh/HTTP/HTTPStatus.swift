@@ -1,5 +1,5 @@
 /// A response status code with its reason phrase.
-public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
+struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public let code: Int
 
     public init(code: Int) { self.code = code }

@@ -56,12 +56,12 @@ public struct PrometheusExposition: Sendable {
         add(name, .gauge, help: help, lines: samples.map { Self.sampleLine(Self.metricName(name), $0.labels, $0.value) })
     }
 
-    public mutating func histogram(_ name: String, help: String, _ histogram: PrometheusHistogram, labels: [(String, String)] = []) {
+    mutating func histogram(_ name: String, help: String, _ histogram: PrometheusHistogram, labels: [(String, String)] = []) {
         self.histogram(name, help: help, series: [(labels, histogram)])
     }
 
     /// Several labelled histograms of one family, e.g. one per message type.
-    public mutating func histogram(_ name: String, help: String, series: [([(String, String)], PrometheusHistogram)]) {
+    mutating func histogram(_ name: String, help: String, series: [([(String, String)], PrometheusHistogram)]) {
         let base = Self.metricName(name)
         var lines: [String] = []
         for (rawLabels, histogram) in series {

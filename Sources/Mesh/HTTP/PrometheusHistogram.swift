@@ -1,6 +1,6 @@
 /// Observations counted into buckets, for a Prometheus histogram (e.g. failure-detection latency).
 /// A value type: keep it under the owner's lock and copy it out to write an exposition.
-public struct PrometheusHistogram: Hashable, Sendable {
+struct PrometheusHistogram: Hashable, Sendable {
     /// Finite, ascending, without duplicates; the implicit last bucket is +Inf.
     public let upperBounds: [Double]
     /// Per bucket, not cumulative; one more entry than `upperBounds` (the +Inf bucket).

@@ -12,7 +12,7 @@ import SmallFiles
 /// envelope (`DataFileFormat`): a damaged, truncated, unknown or foreign file is renamed to
 /// `<name>.corrupt-<UTC timestamp>` for a human to look at, reported, and never used. A missing file
 /// is simply "nothing saved". A lock (flock on `lock`) keeps two agents from sharing the directory.
-public final class DataDirectory: Sendable {
+final class DataDirectory: Sendable {
     public let path: String
     public let clusterName: String
     public let nodeID: NodeID
@@ -285,7 +285,7 @@ public final class DataDirectory: Sendable {
 }
 
 /// What a load found.
-public enum StoredValue<Value: Sendable>: Sendable {
+enum StoredValue<Value: Sendable>: Sendable {
     /// No file: nothing was saved yet (or it was removed).
     case nothingSaved
     case found(Value)
@@ -299,7 +299,7 @@ public enum StoredValue<Value: Sendable>: Sendable {
 extension StoredValue: Equatable where Value: Equatable {}
 
 /// A data file that was not trusted, and where it went.
-public struct SetAsideFile: Hashable, Sendable, CustomStringConvertible {
+struct SetAsideFile: Hashable, Sendable, CustomStringConvertible {
     public var kind: DataFileKind
     public var path: String
     public var movedTo: String
@@ -311,7 +311,7 @@ public struct SetAsideFile: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The outcome of `DataDirectory.beginBoot()`.
-public struct BootStart: Hashable, Sendable {
+struct BootStart: Hashable, Sendable {
     /// This start's number: 1 the first time.
     public var boot: UInt64
     /// The incarnation to start SWIM with (`SWIMInstance(incarnation:)`).

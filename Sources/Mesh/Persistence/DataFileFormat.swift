@@ -66,7 +66,7 @@ enum DataFileFormat {
 }
 
 /// What a data file holds; each kind has its own file name in the data directory.
-public enum DataFileKind: UInt8, Hashable, Sendable, CustomStringConvertible {
+enum DataFileKind: UInt8, Hashable, Sendable, CustomStringConvertible {
     case boot = 1, ledger = 2, ownGrant = 3, freshness = 4
 
     public var fileName: String {
@@ -89,7 +89,7 @@ public enum DataFileKind: UInt8, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Why a data file was not trusted.
-public enum DataFileProblem: Error, Hashable, Sendable, CustomStringConvertible {
+enum DataFileProblem: Error, Hashable, Sendable, CustomStringConvertible {
     case notADataFile
     case truncated(size: Int, expected: Int?)
     case trailingBytes(size: Int, expected: Int)

@@ -3,7 +3,7 @@ import SWIM
 import Wire
 
 /// How many times this node has started, and the highest SWIM incarnation any of its lives used.
-public struct BootRecord: Hashable, Sendable {
+struct BootRecord: Hashable, Sendable {
     /// 1 on the first start.
     public var boot: UInt64
     /// No earlier life of this node announced an incarnation above this.
@@ -33,7 +33,7 @@ public struct BootRecord: Hashable, Sendable {
 /// The last ledger this node knew, so that a restarted node (or a whole cluster restarted at once)
 /// starts from its grants and epoch instead of from nothing. Replicas merge by stamp, so a stale
 /// snapshot can never override newer grants learnt from the cluster.
-public struct LedgerSnapshot: Hashable, Sendable {
+struct LedgerSnapshot: Hashable, Sendable {
     public var ledger: Ledger
     public var epoch: Epoch
     public var authority: NodeID?
@@ -125,7 +125,7 @@ extension Grant {
 
 /// This node's envelope boot and, per sender, what it accepted (`FreshnessTable.floors`): a restarted
 /// agent seals above its earlier lives and rejects every packet its previous life accepted.
-public struct FreshnessRecord: Hashable, Sendable {
+struct FreshnessRecord: Hashable, Sendable {
     public var ownBoot: UInt64
     public var floors: [SenderFloor]
     /// Far above any cluster, far below the data file limit (32 bytes a floor).

@@ -4,7 +4,7 @@ import Synchronization
 /// loop calls `takeAll()` after each wait that reports `wasWoken`. Commands from the agent's public
 /// API and results of stream workers (push-pull, fallback pings) both arrive this way, so the SWIM
 /// instance is only ever touched by its own I/O thread.
-public final class Mailbox<Message: Sendable>: Sendable {
+final class Mailbox<Message: Sendable>: Sendable {
     private let queue = Mutex<[Message]>([])
     private let wakeup: Wakeup
 

@@ -1,7 +1,7 @@
 import Glibc
 
 /// How many file descriptors this process has open, for leak checks in tests and diagnostics.
-public enum OpenFileDescriptors {
+enum OpenFileDescriptors {
     /// Counts the entries of /proc/self/fd (excluding the one used to read it); nil without /proc.
     public static func count() -> Int? {
         guard let directory = opendir("/proc/self/fd") else { return nil }

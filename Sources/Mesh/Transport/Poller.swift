@@ -3,7 +3,7 @@ import Synchronization
 import SWIM
 
 /// Something the poller can wait on: `UDPSocket`, `StreamListener`, `StreamConnection`.
-public protocol PollableSource: AnyObject, Sendable {
+protocol PollableSource: AnyObject, Sendable {
     /// The open descriptor, or nil once closed (a closed source is skipped, never polled).
     var fileDescriptor: Int32? { get }
 }
@@ -23,7 +23,7 @@ public protocol PollableSource: AnyObject, Sendable {
 /// Registration may happen from any thread (it takes effect at the next wait; call `wake()` to make
 /// that immediate). Sources are held strongly until unregistered; close them on the I/O thread after
 /// unregistering, since closing a descriptor another thread is polling does not interrupt that poll.
-public final class Poller: Sendable {
+final class Poller: Sendable {
     private let registrations = Mutex<[(token: Int, source: any PollableSource)]>([])
     private let wakeup: Wakeup
 
@@ -104,7 +104,7 @@ public final class Poller: Sendable {
 }
 
 /// What one `Poller.wait` saw.
-public struct PollEvents: Sendable, Hashable {
+struct PollEvents: Sendable, Hashable {
     /// Tokens of the sources that are readable (or have an error to report).
     public var readyTokens: [Int]
     /// Some thread called `wake()` since the previous wait.

@@ -7,7 +7,7 @@ import Glibc
 /// non-blocking socket. It is meant for short-lived worker threads, never for the I/O loop. The
 /// deadline covers the whole call (a frame's header and body), so a peer trickling bytes cannot hold a
 /// worker longer than the timeout.
-public final class StreamConnection: Sendable, PollableSource {
+final class StreamConnection: Sendable, PollableSource {
     /// The default limit on a frame's size, in both directions.
     public static let defaultMaximumFrameSize = 4 * 1024 * 1024
     static let headerSize = 4

@@ -3,7 +3,7 @@ import SmallFiles
 
 /// Why a stream operation (connect, frame read or write, accept) failed. Typed so that callers can
 /// count kinds separately; descriptions say what it means for an operator.
-public enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
+enum StreamError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The operation's deadline passed (slow or silent peer, or a dropped SYN).
     case timedOut
     /// The peer closed the connection (or reset it), possibly in the middle of a frame.

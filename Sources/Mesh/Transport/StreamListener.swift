@@ -2,7 +2,7 @@ import Glibc
 
 /// A non-blocking TCP listener for push-pull and fallback pings. It can share the UDP socket's port
 /// number (TCP and UDP ports are separate), which is what peers expect: one address for both.
-public final class StreamListener: Sendable, PollableSource {
+final class StreamListener: Sendable, PollableSource {
     public let localAddress: SocketAddress
     public var port: UInt16 { localAddress.port }
     private let descriptor: OwnedDescriptor

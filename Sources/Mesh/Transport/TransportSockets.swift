@@ -2,7 +2,7 @@ import Glibc
 
 /// An agent's UDP socket and TCP listener on the same port number, so that one advertised address
 /// serves gossip, push-pull and fallback pings.
-public struct TransportSockets: Sendable {
+struct TransportSockets: Sendable {
     public let udp: UDPSocket
     public let listener: StreamListener
     /// Address and port both sockets are bound to.

@@ -7,7 +7,7 @@ import SmallFiles
 /// Nothing it does at runtime throws: a send reports a `SendResult` the caller counts, a receive returns
 /// nil when nothing is pending. One bad datagram, an ICMP error from a dead peer or a full buffer never
 /// ends the receive loop (the failure mode DESIGN.md records for swift-cluster-membership).
-public final class UDPSocket: Sendable, PollableSource {
+final class UDPSocket: Sendable, PollableSource {
     /// Larger than any UDP payload (65,507 bytes over IPv4, 65,527 over IPv6): a datagram over the
     /// packet budget is still read whole, so it can be counted by size and dropped.
     public static let maximumDatagramSize = 65_535
@@ -132,7 +132,7 @@ public final class UDPSocket: Sendable, PollableSource {
 }
 
 /// One datagram read by `UDPSocket.receive(into:)`.
-public struct ReceivedDatagram: Sendable, Hashable {
+struct ReceivedDatagram: Sendable, Hashable {
     /// The datagram's real size in bytes, even when larger than the buffer.
     public var size: Int
     public var sender: SocketAddress
@@ -142,7 +142,7 @@ public struct ReceivedDatagram: Sendable, Hashable {
 
 /// What happened to one datagram. Failures are for counting: UDP gives no delivery guarantee anyway,
 /// and SWIM treats a lost packet like a slow one.
-public enum SendResult: Sendable, Hashable, CustomStringConvertible {
+enum SendResult: Sendable, Hashable, CustomStringConvertible {
     case sent
     /// The kernel's send buffer is full (EAGAIN, ENOBUFS); the datagram was dropped.
     case wouldBlock

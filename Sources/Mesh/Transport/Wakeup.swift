@@ -4,7 +4,7 @@ import Synchronization
 /// Lets any thread interrupt a `Poller`'s wait, for instance to hand the I/O thread a command or the
 /// result of a stream worker. A connected pair of Unix sockets (Glibc's Swift module has no eventfd,
 /// and socketpair sets non-blocking and close-on-exec atomically, which pipe() cannot).
-public final class Wakeup: Sendable {
+final class Wakeup: Sendable {
     private let readEnd: OwnedDescriptor
     private let writeEnd: OwnedDescriptor
     /// Set by the first wake() after a drain: later wakes skip the write system call.
