@@ -42,12 +42,22 @@ public struct ClusterNode: Sendable {
     public init(swim: SWIMInstance, licensing: LicensingNode?) {
         self.swim = swim
         self.licensing = licensing
-        // The authority's heartbeat renews every holder's lease five times per lease: each version
-        // needs reaching nearly everyone, not every last node (the next one follows in seconds).
-        if licensing != nil { self.swim.periodicPayloadKeys = LedgerPayloads.periodicKeys }
+        // The authority's heartbeat renews every holder's lease five times per lease. Each version is
+        // passed on three times by each node: that reaches nearly every node, and a holder the last
+        // two missed asks the authority to confirm its grant (`renewLeaseIfDue`), which costs fewer
+        // bytes than passing every version on more often to reach every last node. (Twice is too
+        // few: the heartbeat also tells who the authority is and how far the ledger has got, and at
+        // twice a node could stay unaware of a new authority for over 20 protocol periods.)
+        if licensing != nil {
+            self.swim.periodicPayloadKeys = LedgerPayloads.periodicKeys
+            self.swim.periodicRetransmitLimit = Self.heartbeatRetransmitLimit
+        }
         // The next server in line probes the authority once per protocol period (`watchedAuthority`).
         self.licensing?.authorityWatchInterval = swim.settings.probeInterval
     }
+
+    /// How many times each node passes on a version of the authority's heartbeat.
+    public static let heartbeatRetransmitLimit = 3
 
     public var id: NodeID { swim.id }
 

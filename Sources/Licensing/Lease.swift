@@ -32,6 +32,9 @@ extension LicensingNode {
         if !heartbeatNeedsConfirmation { renewLeases(now: now) }
     }
 
+    /// Heartbeats per publication of the license servers' clocks.
+    static let clocksEveryBeats: UInt32 = 4
+
     /// A quorum backs this authority: tell every holder (gossip), and renew our own lease.
     mutating func renewLeases(now: Instant) {
         guard let term, !term.beatRenewed else { return }
@@ -39,8 +42,11 @@ extension LicensingNode {
         self.term?.confirmedAt = now
         lastContact = now
         let clocks = serverClocks(now: now)
+        // The servers' clocks ride every fourth heartbeat: they drift by seconds a day, and each byte
+        // of the heartbeat is passed on by every node.
+        let published = term.beat % Self.clocksEveryBeats == 1 ? clocks : nil
         outbox.append(.publish(LedgerPayloads.payload(epoch: term.epoch, authority: id, beat: term.beat, headCounter: term.headCounter,
-                                                      clocks: clocks), urgent: false))
+                                                      clocks: published), urgent: false))
         if let clocks { learnServerClocks(clocks, now: now) }
     }
 
@@ -75,6 +81,27 @@ extension LicensingNode {
         if time > 0 { self.term?.serverTimes[server] = (time, now) }
         self.term?.beatConfirmations.insert(server)
         if (self.term?.beatConfirmations.count ?? 0) >= quorum { renewLeases(now: now) }
+    }
+
+    /// When this holder asks the authority to confirm its grant: two and a half heartbeat intervals
+    /// after the last word from a backed authority (two heartbeats missed, not one missed and the
+    /// next late: gossip passes each heartbeat on only a few times, so now and then a node misses
+    /// one), and then at most once per heartbeat interval. Half a lease is still left to ask in.
+    var leaseRenewalDue: Instant? {
+        guard ownGrant != nil, request == nil, let lastContact else { return nil }
+        let due = lastContact + settings.heartbeatInterval.scaled(by: 2.5)
+        return nextRenewalAt.map { max($0, due) } ?? due
+    }
+
+    /// Asks the authority to confirm the grant this node holds: an acquire of exactly that grant,
+    /// which only an authority backed by a quorum answers (and its answer renews the lease). Lost
+    /// heartbeats then cost a request, never the cores; a refusal (no quorum, say) leaves the lease to
+    /// run its course, as it would have without asking.
+    mutating func renewLeaseIfDue(now: Instant) {
+        guard let due = leaseRenewalDue, now >= due, let grant = ownGrant, !isLeaving else { return }
+        nextRenewalAt = now + settings.heartbeatInterval
+        leaseRenewals += 1
+        startRequest(.acquire(cores: grant.cores, held: grant), isRenewal: true, now: now)
     }
 
     /// A holder that has not heard from a backed authority for a lease stops using its cores (keeping

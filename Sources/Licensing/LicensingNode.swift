@@ -100,6 +100,10 @@ public struct LicensingNode: Sendable {
     var ledgerAtRefusal = Stamp.zero
     /// The last word from an authority backed by a quorum (heartbeat or answer): the lease's start.
     var lastContact: Instant?
+    /// When this holder may next ask the authority to confirm its grant (`renewLeaseIfDue`).
+    var nextRenewalAt: Instant?
+    /// Leases renewed by asking, after the authority's heartbeats had missed this node twice.
+    public internal(set) var leaseRenewals = 0
     /// Since when no established authority is alive here (nil while one is).
     var authorityMissingSince: Instant?
     var noAuthorityReported = false
@@ -206,6 +210,8 @@ public struct LicensingNode: Sendable {
         enum Kind: Sendable { case acquire(cores: Int, held: Grant?), release }
         var id: RequestID
         var kind: Kind
+        /// Asks only to confirm the grant this node holds (its lease); a refusal changes nothing.
+        var isRenewal = false
         var target: NodeID?
         var tried: Set<NodeID> = []
         var deadline: Instant
@@ -265,6 +271,7 @@ public struct LicensingNode: Sendable {
             consider(nextReleaseDue)
         }
         if ownGrant != nil, let lastContact { consider(lastContact + settings.lease) }
+        consider(leaseRenewalDue)
         // A member held dead but heard from lately stops counting as alive then.
         if let until = heardFromInactiveUntil, until > clock { consider(until) }
         if wantsToAsk { consider(nextAttemptAt) }
@@ -501,6 +508,7 @@ public struct LicensingNode: Sendable {
             releaseDepartedHolders(now: now)
         }
         expireLease(now: now)
+        renewLeaseIfDue(now: now)
         if let due = nextWatchAt, now >= due { watchAuthority() }
         reconsider(now: now)
         return finish(now: now)

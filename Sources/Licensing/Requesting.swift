@@ -15,10 +15,10 @@ extension LicensingNode {
 
     /// Starts a request, replacing (and settling as superseded) the one in flight.
     @discardableResult
-    mutating func startRequest(_ kind: PendingRequest.Kind, now: Instant) -> RequestID {
+    mutating func startRequest(_ kind: PendingRequest.Kind, isRenewal: Bool = false, now: Instant) -> RequestID {
         let requestID = takeRequestID()
         if let replaced = request { settle(replaced.id, .superseded(by: requestID), now: now) }
-        request = PendingRequest(id: requestID, kind: kind, target: nil, deadline: now)
+        request = PendingRequest(id: requestID, kind: kind, isRenewal: isRenewal, target: nil, deadline: now)
         resendRequest(now: now)
         return requestID
     }
@@ -123,6 +123,11 @@ extension LicensingNode {
             settle(pending.id, .released, now: now)
         case .refused(let refusal):
             request = nil
+            if pending.isRenewal, ownGrant != nil {
+                // Not confirmed now (no quorum behind the authority, say): the lease runs its course.
+                settle(pending.id, .refused(refusal), now: now)
+                return
+            }
             lastRefusal = refusal
             ledgerAtRefusal = ledger.newestStamp
             // Asked again later if that can help; an invalid request is not repeated.

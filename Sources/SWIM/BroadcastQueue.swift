@@ -68,6 +68,9 @@ struct BroadcastQueue: Sendable {
     /// The queued update about a subject, if any.
     func queued(_ subject: Subject) -> Gossip? { entries[subject]?.gossip }
 
+    /// The queued update's own retransmit limit (a periodic payload's), or nil.
+    func ownLimit(of subject: Subject) -> Int? { entries[subject]?.limit }
+
     /// How often the queued update about a subject has been sent.
     func transmits(of subject: Subject) -> Int? { entries[subject]?.transmits }
 

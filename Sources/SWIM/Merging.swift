@@ -156,12 +156,14 @@ extension SWIMInstance {
     }
 
     mutating func applyPayload(_ payload: AppPayload) {
-        if let held = payloads[payload.key], held.version >= payload.version {
+        let held = payloads[payload.key]
+        if let held, held.version >= payload.version {
             metrics.updatesIgnored += 1
             return
         }
         store(payload)
-        accepted(.payload(payload))
+        metrics.updatesApplied += 1
+        broadcasts.enqueue(.payload(payload), limit: retransmitLimit(of: payload, replacing: held))
         outbox.append(.deliver(payload))
     }
 
@@ -224,15 +226,18 @@ extension SWIMInstance {
     /// An update we believe now: count it and pass it on.
     mutating func accepted(_ gossip: Gossip) {
         metrics.updatesApplied += 1
-        broadcasts.enqueue(gossip, limit: ownRetransmitLimit(of: gossip))
+        broadcasts.enqueue(gossip, limit: nil)
     }
 
-    /// A payload its publisher refreshes periodically is passed on `retransmitMultiplier` times by
-    /// each node (as in a cluster of up to nine), not λ·log(n): a node that misses one version gets
-    /// the next, so the full budget would buy nothing but bytes.
-    func ownRetransmitLimit(of gossip: Gossip) -> Int? {
-        guard case .payload(let payload) = gossip, periodicPayloadKeys.contains(payload.key) else { return nil }
-        return settings.retransmitMultiplier
+    /// A payload its publisher refreshes periodically is passed on `periodicRetransmitLimit` times by
+    /// each node (`retransmitMultiplier` unless the application says), not λ·log(n): a node that
+    /// misses one version gets the next, so the full budget would buy nothing but bytes. Only a
+    /// version that continues the one held, though: the same upper 32 bits (the publisher's term, an
+    /// authority's epoch say, with a counter below). A new term is news every node must hear, with
+    /// the full budget.
+    func retransmitLimit(of payload: AppPayload, replacing held: AppPayload?) -> Int? {
+        guard periodicPayloadKeys.contains(payload.key), let held, held.version >> 32 == payload.version >> 32 else { return nil }
+        return max(1, periodicRetransmitLimit ?? settings.retransmitMultiplier)
     }
 
     mutating func becameInactive(_ id: NodeID) {

@@ -35,8 +35,11 @@ public struct SWIMInstance: Sendable {
     /// `PayloadDigest` of `payloads`, kept by `store(_:)`.
     public internal(set) var payloadDigest: UInt64 = 0
     /// Keys of payloads their publisher refreshes periodically (a heartbeat): each node passes a
-    /// version on fewer times (`ownRetransmitLimit`). Set by the application that publishes them.
+    /// version on fewer times when it continues the term of the one held (`retransmitLimit`). Set by
+    /// the application that publishes them.
     public var periodicPayloadKeys: Set<String> = []
+    /// How many times each node passes on a version of a periodic payload (nil: `retransmitMultiplier`).
+    public var periodicRetransmitLimit: Int?
     /// Partners of our periodic exchanges (digests only) whose answer has not come yet.
     var digestExchangePartners: Set<Address> = []
     var nextSequence: UInt32
@@ -300,9 +303,10 @@ public struct SWIMInstance: Sendable {
     /// Publishes an application payload: stored, disseminated, and sent at once to a few members when
     /// `urgent`. Ignored unless its version is newer than the one we hold for its key.
     public mutating func publish(_ payload: AppPayload, urgent: Bool = false, now: Instant) -> [Directive] {
-        if let current = payloads[payload.key], current.version >= payload.version { return [] }
+        let held = payloads[payload.key]
+        if let held, held.version >= payload.version { return [] }
         store(payload)
-        broadcasts.enqueue(.payload(payload), limit: ownRetransmitLimit(of: .payload(payload)))
+        broadcasts.enqueue(.payload(payload), limit: retransmitLimit(of: payload, replacing: held))
         if urgent { sendUrgent(.payload(payload)) }
         return flush()
     }

@@ -199,16 +199,16 @@ import SWIM
         Self.readClocks(&h, base: now, offsets: behind)
         h.refreshViews()
         for n: UInt64 in 1...4 { h.acquire(n) }
-        h.advance(by: .seconds(7))                          // heartbeats carry the servers' clocks
-        Self.readClocks(&h, base: now + 7, offsets: behind)
+        h.advance(by: .seconds(19))                         // the servers' clocks ride every fourth heartbeat
+        Self.readClocks(&h, base: now + 19, offsets: behind)
         #expect(h.authorities() == [NodeID(1)], "the two behind are the majority's median: they may serve")
         for n: UInt64 in [1, 2] {
-            let check = h.node(n).validate(feature: "batch", unixTime: now + 7 + behind[n]!)
+            let check = h.node(n).validate(feature: "batch", unixTime: now + 19 + behind[n]!)
             #expect(!check.isAllowed && check.message.contains("expired"), "node \(n): \(check.message)")
         }
         #expect(h.node(3).clockProblem?.contains("ahead of the license servers' median") == true,
                 "the disagreement is reported: \(h.node(3).clockProblem ?? "none")")
-        #expect(!h.node(4).validate(feature: "batch", unixTime: now + 7).isAllowed)
+        #expect(!h.node(4).validate(feature: "batch", unixTime: now + 19).isAllowed)
     }
 
     @Test func aClockBeforeTheIssueDateIsReportedAndNeverAuthority() {
@@ -240,27 +240,27 @@ import SWIM
         Self.readClocks(&h, base: Self.expires - day, offsets: [:])
         h.refreshViews()
         for n: UInt64 in 1...4 { h.acquire(n) }
-        h.advance(by: .seconds(7))                          // heartbeats carry the servers' clocks
-        Self.readClocks(&h, base: Self.expires - day + 7, offsets: [:])
-        #expect((Self.expires - day...Self.expires - day + 7).contains(h.node(4).timeFloor), "a reading the servers vouched for is the floor")
-        #expect(h.node(4).validate(feature: "batch", unixTime: Self.expires - day + 7).isAllowed)
+        h.advance(by: .seconds(13))                         // heartbeats carry the servers' clocks (every fourth)
+        Self.readClocks(&h, base: Self.expires - day + 13, offsets: [:])
+        #expect((Self.expires - day...Self.expires - day + 13).contains(h.node(4).timeFloor), "a reading the servers vouched for is the floor")
+        #expect(h.node(4).validate(feature: "batch", unixTime: Self.expires - day + 13).isAllowed)
 
         Self.readClocks(&h, base: Self.expires + day, offsets: [:])   // two days later: expired
-        h.advance(by: .seconds(7))                                   // a heartbeat vouches for it
+        h.advance(by: .seconds(13))                                   // a heartbeat vouches for it
         let floor = Self.expires + day
         let rolledBack = Self.expires + day - 200 * day
         Self.readClocks(&h, base: rolledBack, offsets: [:])          // every clock set back 200 days
-        h.advance(by: .seconds(7))
-        Self.readClocks(&h, base: rolledBack + 7, offsets: [:])
+        h.advance(by: .seconds(13))
+        Self.readClocks(&h, base: rolledBack + 13, offsets: [:])
         for n: UInt64 in 1...4 {
-            #expect((floor...floor + 7).contains(h.node(n).timeFloor), "node \(n): the floor never goes down")
+            #expect((floor...floor + 13).contains(h.node(n).timeFloor), "node \(n): the floor never goes down")
             #expect(h.node(n).durableState.savedAt == h.node(n).timeFloor, "node \(n): what is saved never goes down")
-            let check = h.node(n).validate(feature: "batch", unixTime: rolledBack + 7)
+            let check = h.node(n).validate(feature: "batch", unixTime: rolledBack + 13)
             #expect(!check.isAllowed && check.message.contains("expired"), "node \(n): \(check.message)")
         }
         var restarted = try LicensingNode(id: NodeID(4), mac: 0xA4, terms: Self.terms(), licenseValid: true)
         restarted.restore(h.node(4).durableState)
-        #expect(!restarted.validate(feature: "batch", unixTime: rolledBack + 7).isAllowed, "nor across a restart")
+        #expect(!restarted.validate(feature: "batch", unixTime: rolledBack + 13).isAllowed, "nor across a restart")
     }
 
     /// A clock far ahead of the servers' for a while (a bad NTP step) is not kept as the floor: once
@@ -272,18 +272,18 @@ import SWIM
         Self.readClocks(&h, base: now, offsets: [:])
         h.refreshViews()
         for n: UInt64 in 1...4 { h.acquire(n) }
-        h.advance(by: .seconds(7))
-        Self.readClocks(&h, base: now + 7, offsets: [:])
+        h.advance(by: .seconds(13))
+        Self.readClocks(&h, base: now + 13, offsets: [:])
         let floor = h.node(4).timeFloor
-        #expect((now...now + 7).contains(floor))
-        Self.readClocks(&h, base: now + 7, offsets: [4: 30 * day])   // node 4 jumps 30 days ahead
-        h.advance(by: .seconds(7))                                   // the next heartbeat disagrees
+        #expect((now...now + 13).contains(floor))
+        Self.readClocks(&h, base: now + 13, offsets: [4: 30 * day])   // node 4 jumps 30 days ahead
+        h.advance(by: .seconds(13))                                   // the next heartbeat disagrees
         #expect(h.node(4).clockProblem?.contains("ahead of the license servers' median") == true)
         #expect(h.node(4).timeFloor == floor, "a reading the servers disagree with is not kept")
-        Self.readClocks(&h, base: now + 14, offsets: [:])              // set right again
-        h.advance(by: .seconds(7))
+        Self.readClocks(&h, base: now + 26, offsets: [:])              // set right again
+        h.advance(by: .seconds(13))
         #expect(h.node(4).clockProblem == nil)
-        #expect(h.node(4).validate(feature: "batch", unixTime: now + 21).isAllowed)
+        #expect(h.node(4).validate(feature: "batch", unixTime: now + 39).isAllowed)
         #expect(h.node(4).timeFloor < Self.expires)
         let verdicts = h.events[NodeID(4), default: []].compactMap { if case .clockProblem(let problem) = $0 { problem ?? "trusted" } else { nil } }
         #expect(verdicts.count == 2 && verdicts.first?.contains("ahead") == true && verdicts.last == "trusted",

@@ -9,6 +9,8 @@ struct LicensingHarness {
     var alive: Set<NodeID> = []
     /// Pairs that cannot reach each other (both directions).
     var cut: Set<[NodeID]> = []
+    /// Nodes that gossip never reaches (every published version misses them); messages still do.
+    var gossipDeaf: Set<NodeID> = []
     var events: [NodeID: [LicensingEvent.Kind]] = [:]
     var probes: [NodeID: [NodeID]] = [:]
     var now = Instant(nanoseconds: 1_000_000_000)
@@ -98,7 +100,7 @@ struct LicensingHarness {
                 captured.append((id, to, decoded))
             case .publish(let payload, _):
                 stored[id, default: [:]][payload.key] = payload
-                for other in nodes.keys.sorted() where other != id && reachable(id, other) {
+                for other in nodes.keys.sorted() where other != id && reachable(id, other) && !gossipDeaf.contains(other) {
                     deliver(payload, to: other)
                 }
             case .probe(let target), .watch(let target):

@@ -161,6 +161,36 @@ import SWIM
 
     // MARK: Policies and leases
 
+    /// Each node passes every heartbeat on only twice, so now and then one misses a few in a row. It
+    /// asks the authority to confirm its grant and keeps its cores; cut off from every authority, it
+    /// still stops using them when its lease runs out, not before.
+    @Test func aHolderTheHeartbeatsMissAsksAndKeepsItsCores() {
+        var h = LicensingHarness(count: 4, servers: 3, maxCores: 8, policy: .majority, requestedCores: 2)
+        h.refreshViews()
+        h.acquire(4)
+        let grant = h.node(4).ownGrant
+        #expect(grant?.cores == 2)
+        h.gossipDeaf = [NodeID(4)]
+        for _ in 0..<12 {
+            h.advance(by: .seconds(5))
+            #expect(h.node(4).ownGrant == grant, "still holding at \(h.now)")
+        }
+        let renewals = h.node(4).leaseRenewals
+        #expect((6...20).contains(renewals), "a renewal each 2.5 heartbeat intervals (7.5 s) without a heartbeat: \(renewals)")
+        #expect(h.node(1).ledger.grants[NodeID(4)] == grant, "a renewal changes no ledger")
+        h.gossipDeaf = []
+        h.advance(by: .seconds(30))
+        #expect(h.node(4).leaseRenewals == renewals, "heartbeats that arrive need no asking")
+
+        // Cut off from every server: asking cannot help, and the lease ends when it ends.
+        h.cut = [[NodeID(1), NodeID(4)], [NodeID(2), NodeID(4)], [NodeID(3), NodeID(4)]]
+        h.gossipDeaf = [NodeID(4)]
+        h.advance(by: .seconds(10))
+        #expect(h.node(4).ownGrant == grant, "within its lease it keeps its cores")
+        h.advance(by: .seconds(10))
+        #expect(h.node(4).ownGrant == nil, "past its lease (15 s after the last heartbeat, at most) it stops using them")
+    }
+
     /// Under `available`, the cores of a node held dead come back only while every license server is
     /// alive here: the missing one may be serving it on the other side of a partition.
     @Test func underAvailableNoReclaimWhileAServerIsMissing() {

@@ -29,6 +29,24 @@ import Testing
         #expect(queue.isEmpty, "sent to two members: its limit")
     }
 
+    /// Heartbeats of one term are passed on a few times each; the first of a new term (a new authority)
+    /// is news, with the full budget, and so is a payload this node never held.
+    @Test func aNewTermOfAPeriodicPayloadGetsTheFullBudget() {
+        var swim = instance(1, knowing: (2...10).map { member($0) })
+        swim.periodicPayloadKeys = ["lm.e"]
+        swim.periodicRetransmitLimit = 3
+        let now = Instant(nanoseconds: 0)
+        _ = swim.publish(AppPayload(key: "lm.e", version: 2 << 32 | 1, value: [1]), now: now)
+        #expect(swim.broadcasts.ownLimit(of: .payload("lm.e")) == nil, "never held: the full budget")
+        _ = swim.publish(AppPayload(key: "lm.e", version: 2 << 32 | 2, value: [1]), now: now)
+        #expect(swim.broadcasts.ownLimit(of: .payload("lm.e")) == 3, "the next beat of the term")
+        _ = swim.publish(AppPayload(key: "lm.e", version: 3 << 32 | 1, value: [1]), now: now)
+        #expect(swim.broadcasts.ownLimit(of: .payload("lm.e")) == nil, "a new term")
+        _ = swim.receive(.ping(Ping(sequence: 1, target: NodeID(1), source: NodeID(2), piggyback: [.payload(AppPayload(key: "lm.e", version: 3 << 32 | 2, value: [1]))])),
+                         from: address(2), now: now)
+        #expect(swim.broadcasts.ownLimit(of: .payload("lm.e")) == 3, "received: a beat of the term held")
+    }
+
     @Test func retransmitLimitFollowsLambdaLogN() {
         // n = 9 others + self = 10 active: ceil(log10(11)) = 2, times lambda 4.
         let swim = instance(1, knowing: (2...10).map { member($0) })

@@ -75,6 +75,8 @@ enum LicensedMetrics {
                     ])
         out.counter("licmesh_ledger_whole_pulls_total", help: "Pulls of the authority's whole ledger (a replica complete up to the announced head whose digest differed).",
                     value: Double(node.fullLedgerPulls))
+        out.counter("licmesh_lease_renewals_total", help: "Times this node asked the authority to confirm its grant after the authority's heartbeats missed it twice.",
+                    value: Double(node.leaseRenewals))
         out.counter("licmesh_implausible_updates_total", help: "Membership updates with an incarnation no member could reach, dropped.",
                     value: Double(agent.swim.implausibleUpdates))
         if let kernelDrops {
