@@ -72,7 +72,8 @@ extension LicensingNode {
         // even across a restart, cannot make an expired license count again. A reading they do not
         // vouch for (off by more than `maximumClockSkew`, or read between heartbeats) is never kept: a
         // clock wrongly far ahead for a while must not expire the license on this node for good.
-        if clockProblem == nil, own >= timeFloor &+ Self.timeFloorStep { timeFloor = own }
+        let (gap, overflow) = own.subtractingReportingOverflow(timeFloor)   // a saved floor is read from disk
+        if clockProblem == nil, own > timeFloor, overflow || gap >= Self.timeFloorStep { timeFloor = own }
     }
 }
 
