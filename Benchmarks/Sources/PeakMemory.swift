@@ -15,15 +15,10 @@ enum PeakMemory {
 
     /// VmHWM in bytes, or the lifetime maximum from getrusage when /proc is not there.
     static func peakBytes() -> Int {
-        if let file = fopen("/proc/self/status", "r") {
-            defer { fclose(file) }
-            var line = [CChar](repeating: 0, count: 256)
-            while fgets(&line, Int32(line.count), file) != nil {
-                let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                guard text.hasPrefix("VmHWM:") else { continue }
-                let digits = text.dropFirst(6).filter(\.isNumber)
-                if let kilobytes = Int(digits) { return kilobytes * 1024 }
-            }
+        if let status = procText("/proc/self/status"),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kilobytes = Int(line.dropFirst(6).filter(\.isNumber)) {
+            return kilobytes * 1024
         }
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)

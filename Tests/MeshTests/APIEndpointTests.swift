@@ -228,11 +228,12 @@ extension TransportTests {
 
             // Healthy with something to say: a renewal rolled out halfway is not a fault, but it is told.
             let mix = "license servers hold different versions of this license (a renewal in progress?): ..."
-            control.set { $0.status.license?.problems = [mix] }
+            let twice = "MAC 02:00:00:00:00:09 is advertised by 0000000000000009 and 000000000000000a: each host needs its own MAC"
+            control.set { $0.status.license?.problems = [mix]; $0.status.problems = [twice] }
             struct Healthy: Decodable { var status: String; var warnings: [String] }
             let warned = try Self.get(api, "/health")
             #expect(warned.status == 200)
-            #expect(try Self.decode(Healthy.self, warned).warnings == [mix])
+            #expect(try Self.decode(Healthy.self, warned).warnings == [twice, mix])
 
             control.set { $0.status = APIFixtures.unlicensedStatus() }
             let unready = try Self.get(api, "/health")

@@ -130,8 +130,9 @@ public struct AuthorityReport: Codable, Hashable, Sendable {
 struct HealthReport: Codable, Hashable, Sendable {
     var status: String
     var node: String
-    /// What is worth an operator's attention though service goes on: license warnings, and license
-    /// servers holding different versions of the license (a renewal rolled out halfway).
+    /// What is worth an operator's attention though service goes on: a MAC two live members claim,
+    /// license warnings, license servers holding different versions of the license (a renewal
+    /// rolled out halfway).
     var warnings: [String]
 }
 
