@@ -6,6 +6,6 @@ out="$ROOT/.build/fuzz-corpus-tool"
 build_modules "$out"
 swiftc -swift-version 6 -parse-as-library -O -I "$out" -I "$ROOT/Sources/CCrypto" \
     "$ROOT/Fuzz/GenerateCorpus.swift" "$ROOT/Tests/WireTests/RandomMessages.swift" \
-    "$out"/{SWIM,Crypto,Wire}.o -lcrypto -o "$out/generate-corpus"
+    "$out"/{SmallFiles,SWIM,Crypto,Wire}.o -lcrypto -o "$out/generate-corpus"
 rm -rf "$ROOT/Fuzz/corpus"
 "$out/generate-corpus" "$ROOT/Fuzz/corpus"

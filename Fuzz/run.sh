@@ -23,7 +23,7 @@ build_modules "$modules" -sanitize="$sanitize"
 mkdir -p "$out/$target/corpus"
 swiftc -swift-version 6 -parse-as-library -O -g -sanitize="$sanitize" -use-ld=lld \
     -I "$modules" -I "$ROOT/Sources/CCrypto" \
-    "$ROOT/Fuzz/$source_file" "$modules"/{SWIM,Crypto,Wire,Licensing}.o -lcrypto -o "$out/$target/fuzz-$target"
+    "$ROOT/Fuzz/$source_file" "$modules"/{SmallFiles,SWIM,Crypto,Wire,Licensing}.o -lcrypto -o "$out/$target/fuzz-$target"
 cd "$out/$target"
 # -max_len: sealed push-pull seeds run to a few KB; 16 KB leaves room to grow them.
 exec "$out/$target/fuzz-$target" -max_total_time="$seconds" -max_len=16384 -print_final_stats=1 \
