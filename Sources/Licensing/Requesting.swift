@@ -125,7 +125,8 @@ extension LicensingNode {
             request = nil
             if pending.isRenewal, ownGrant != nil {
                 // Not confirmed now (no quorum behind the authority, say): the lease runs its course.
-                settle(pending.id, .refused(refusal), now: now)
+                // Nobody asked for this request, so it is no refusal to report as one.
+                settle(pending.id, .abandoned("lease renewal not confirmed: \(refusal)"), now: now)
                 return
             }
             lastRefusal = refusal

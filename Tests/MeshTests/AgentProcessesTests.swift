@@ -42,18 +42,22 @@ final class ChildAgent: Sendable {
     /// Why the multi-process tests cannot use the built `licmesh` (or its path when they can).
     static let binaryProblem: Result<String, BinaryProblem> = locateBinary()
 
-    private static func locateBinary() -> Result<String, BinaryProblem> {
+    /// The test bundle's directory, where SwiftPM puts every product of the build (nil if unknown).
+    static let buildDirectory: String? = {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return .failure(BinaryProblem(reason: "cannot read /proc/self/exe")) }
+        guard count > 0 else { return nil }
         let executable = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = executable.lastIndex(of: "/") else { return .failure(BinaryProblem(reason: "odd test bundle path \(executable)")) }
-        let candidate = String(executable[..<slash]) + "/licmesh"
+        return executable.lastIndex(of: "/").map { String(executable[..<$0]) }
+    }()
+
+    private static func locateBinary() -> Result<String, BinaryProblem> {
+        guard let directory = buildDirectory else { return .failure(BinaryProblem(reason: "cannot tell the test bundle's directory")) }
+        let candidate = directory + "/licmesh"
         guard access(candidate, X_OK) == 0 else { return .failure(BinaryProblem(reason: "no executable at \(candidate)")) }
         guard let built = modificationTime(candidate) else { return .failure(BinaryProblem(reason: "cannot stat \(candidate)")) }
         // Stale when an object file it links was compiled after it (the compiler rewrites an object
         // only when its content changes, so this does not misfire the way source times would).
-        let directory = String(executable[..<slash])
         if let newer = newestObject(in: directory), newer.time > built {
             return .failure(BinaryProblem(reason: "\(candidate) is older than \(newer.path)"))
         }
@@ -153,11 +157,7 @@ extension TransportTests.AgentProcesses {
     /// became an executable of its own: its objects, which licmesh does not link, are compiled after
     /// licmesh is linked, so licmesh looked stale and every process test skipped on a clean clone.)
     @Test func theBinaryBuiltWithTheTestsIsUsed() throws {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        try #require(count > 0)
-        let bundle = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let built = (bundle as NSString).deletingLastPathComponent + "/licmesh"
+        let built = try #require(ChildAgent.buildDirectory) + "/licmesh"
         guard access(built, X_OK) == 0 else {
             print("AgentProcesses: no licmesh next to the test bundle (swift test builds it; --skip-build does not)")
             return
